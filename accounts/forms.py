@@ -1,0 +1,47 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import Role, User
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
+
+
+class SignupForm(forms.Form):
+    organisation = forms.CharField(max_length=200, label="Organisation")
+    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    email = forms.EmailField(label="Work email")
+    password = forms.CharField(widget=forms.PasswordInput, label="Password")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("This email already has a login. Log in instead.")
+        return email
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        user = User(email=self.data.get("email", ""), full_name=self.data.get("full_name", ""))
+        password_validation.validate_password(password, user)
+        return password
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    password = forms.CharField(widget=forms.PasswordInput)
+
+    def __init__(self, *args, email, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password, User(email=self.email))
+        return password

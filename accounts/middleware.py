@@ -1,0 +1,29 @@
+from django.utils.functional import SimpleLazyObject
+
+
+def _membership(request):
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.membership  # one query, cached on the user for the request
+    except user._meta.model.membership.RelatedObjectDoesNotExist:
+        return None
+
+
+class CurrentAccountMiddleware:
+    """Puts the logged-in customer's membership and account on the request (lazily).
+
+    Every customer page reads ``request.account``; it is the only way a view learns which tenant
+    it serves, so no view takes an account id from the URL.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.membership = SimpleLazyObject(lambda: _membership(request))
+        request.account = SimpleLazyObject(
+            lambda: request.membership.account if request.membership else None
+        )
+        return self.get_response(request)

@@ -1,0 +1,10 @@
+"""Hooks that higher apps subscribe to, so that billing never imports them.
+
+``subscription_changed(account, actor)`` is sent (inside the transaction) whenever the plan,
+the licenses, the add-ons or the state of an account's subscription change. Licensing answers
+by re-reading compliance; support by giving or taking the Digital support plan.
+"""
+
+from django.dispatch import Signal
+
+subscription_changed = Signal()

@@ -1,0 +1,93 @@
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.services import ServiceError, audit_record
+from billing.hooks import subscription_changed
+from billing.models import Plan, Subscription, SubscriptionState
+
+# PRODUCT.md, "Billing and the cart": every new account gets 14 days of Professional.
+TRIAL_DAYS = 14
+TRIAL_PLAN_CODE = "professional"
+# Not in PRODUCT.md: a trial may track up to 25 users before its grace period starts
+# (docs/decisions.md). Staff can change a trial's licenses in the admin.
+TRIAL_LICENSES = 25
+TERM = relativedelta(years=1)
+
+
+def subscription_snapshot(subscription):
+    """The fields an audit row records before and after a subscription change."""
+    return {
+        "plan": subscription.plan.code,
+        "licenses": subscription.licenses,
+        "state": subscription.state,
+        "term_start": subscription.term_start.isoformat() if subscription.term_start else None,
+        "term_end": subscription.term_end.isoformat() if subscription.term_end else None,
+    }
+
+
+def plan_for_purchase(*, plan_code, licenses):
+    """The plan a new purchase may be made on, or a ServiceError saying why not.
+
+    The rules of PRODUCT.md: legacy plans are not sold; a paid plan needs at least 5 licenses.
+    """
+    plan = Plan.objects.filter(code=plan_code).first()
+    if plan is None:
+        known = ", ".join(Plan.objects.filter(is_sold=True).values_list("code", flat=True))
+        raise ServiceError(f"Unknown plan {plan_code!r}. Plans on sale: {known}.")
+    if not plan.is_sold:
+        raise ServiceError(f"{plan.name} is a legacy plan and can no longer be bought.")
+    if plan.is_paid and (licenses is None or licenses < plan.min_licenses):
+        raise ServiceError(
+            f"{plan.name} needs at least {plan.min_licenses} licenses (asked for {licenses})."
+        )
+    return plan
+
+
+def _notify(subscription, actor):
+    subscription_changed.send(sender=Subscription, account=subscription.account, actor=actor)
+
+
+def subscription_start_trial(*, account, actor):
+    plan = Plan.objects.get(code=TRIAL_PLAN_CODE)
+    now = timezone.now()
+    with transaction.atomic():
+        subscription = Subscription.objects.create(
+            account=account, plan=plan, licenses=TRIAL_LICENSES,
+            state=SubscriptionState.TRIALING, term_start=now.date(),
+            trial_ends_at=now + timedelta(days=TRIAL_DAYS),
+        )
+        audit_record(
+            account=account, actor=actor, kind="subscription.trial_started",
+            summary=f"{TRIAL_DAYS}-day {plan.name} trial started",
+            after=subscription_snapshot(subscription),
+        )
+        _notify(subscription, actor)
+    return subscription
+
+
+def subscription_provision(*, account, plan_code, licenses, actor):
+    """Staff provisioning of a sales-assisted deal: the plan and licenses, a new annual term."""
+    plan = plan_for_purchase(plan_code=plan_code, licenses=licenses)
+    today = timezone.localdate()
+    with transaction.atomic():
+        if plan.is_paid:
+            fields = dict(
+                licenses=licenses, state=SubscriptionState.ACTIVE,
+                term_start=today, term_end=today + TERM,
+            )
+        else:
+            fields = dict(
+                licenses=plan.max_users, state=SubscriptionState.ACTIVE,
+                term_start=today, term_end=None,
+            )
+        subscription = Subscription.objects.create(account=account, plan=plan, **fields)
+        audit_record(
+            account=account, actor=actor, kind="subscription.provisioned",
+            summary=f"{plan.name} x {subscription.licenses} provisioned",
+            after=subscription_snapshot(subscription),
+        )
+        _notify(subscription, actor)
+    return subscription

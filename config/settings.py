@@ -1,0 +1,274 @@
+"""Settings, 12-factor, through django-environ.
+
+DJANGO_ENV is ``development`` (default) or ``production``. Production refuses to start without
+its secrets and passes ``manage.py check --deploy`` with no warning. The variables are listed in
+the README.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development or production, not {DJANGO_ENV!r}")
+PRODUCTION = DJANGO_ENV == "production"
+
+
+def required_in_production(name, default, **kwargs):
+    """Production must be given its secrets; development gets a harmless default."""
+    if PRODUCTION:
+        if name not in env.ENVIRON:
+            raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production")
+        return env(name, **kwargs)
+    return env(name, default=default, **kwargs)
+
+
+SECRET_KEY = required_in_production(
+    "SECRET_KEY", "development-only-secret-key-not-for-production-use-0123456789"
+)
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = required_in_production(
+    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"], cast=list
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "axes",
+    "accounts",
+    "billing",
+    "licensing",
+    "support",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.CurrentAccountMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "licensing.context_processors.account_header",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite by default: one file, WAL so readers never wait for the writer, IMMEDIATE write
+# transactions that queue on the lock instead of failing half-way with "database is locked",
+# and a timeout for that queue. DATABASE_URL (postgres://...) switches to PostgreSQL, which is
+# what production and several hosts use.
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{env.str('SQLITE_PATH', default=str(BASE_DIR / 'db.sqlite3'))}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+        ),
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+USING_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and task queue ---------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "backoffice",
+        }
+    }
+
+# django-q2: the ORM broker by default, Redis when REDIS_URL is set. On SQLite one worker keeps
+# the broker's polling writes from fighting the web process for the file lock (django-q2 issue
+# 144, "database is locked"); the IMMEDIATE transactions above make the rest wait their turn.
+Q_CLUSTER = {
+    "name": "backoffice",
+    "workers": env.int("Q_WORKERS", default=1 if USING_SQLITE else 2),
+    "timeout": 600,
+    "retry": 900,
+    "max_attempts": 3,
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 2,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Auth -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling: 5 failures for one email from one address lock it for 15 minutes.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# --- Email ------------------------------------------------------------------------------------
+# Django 6.1 mailers. Console by default; EMAIL_URL (smtp://user:pass@host:587,
+# smtp+tls://...) switches to SMTP.
+if PRODUCTION and "EMAIL_URL" not in env.ENVIRON:
+    raise ImproperlyConfigured("EMAIL_URL must be set when DJANGO_ENV=production")
+if "EMAIL_URL" in env.ENVIRON:
+    _smtp = env.email_url("EMAIL_URL")
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp["EMAIL_HOST"],
+                "port": _smtp["EMAIL_PORT"],
+                "username": _smtp["EMAIL_HOST_USER"],
+                "password": _smtp["EMAIL_HOST_PASSWORD"],
+                "use_tls": _smtp.get("EMAIL_USE_TLS", False),
+                "use_ssl": _smtp.get("EMAIL_USE_SSL", False),
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Back office <no-reply@example.com>")
+
+# --- I18N, time --------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files: whitenoise, compressed, hashed names ----------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Security ---------------------------------------------------------------------------------
+from django.utils.csp import CSP  # noqa: E402
+
+# Django's built-in Content Security Policy: our own scripts and styles only, no inline code
+# (a per-request nonce is offered to templates that need one).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Payment -----------------------------------------------------------------------------------
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="stripe" if PRODUCTION else "sandbox")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+if PRODUCTION and PAYMENT_GATEWAY == "sandbox":
+    raise ImproperlyConfigured("PAYMENT_GATEWAY=sandbox is refused in production")
+if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY must be set when DJANGO_ENV=production")
+
+# --- Logging: to stdout, 12-factor ---------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django_q": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+"""Settings for the test suite: the real ones, with fast hashing and plain static storage."""
+
+import os
+
+os.environ.setdefault("SQLITE_PATH", "test-db.sqlite3")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import Q_CLUSTER, STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_AUTOREFRESH = True
+Q_CLUSTER = {**Q_CLUSTER, "sync": False}
+AXES_ENABLED = False

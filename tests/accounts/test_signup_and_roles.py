@@ -1,0 +1,100 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import AuditEntry, Membership, Role, User
+from billing.models import Subscription
+from tests.factories import PASSWORD, add_member
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signup_creates_account_admin_and_14_day_professional_trial(client):
+    response = client.post("/signup/", {
+        "organisation": "Globex", "full_name": "Hank Scorpio",
+        "email": "Hank@Globex.example", "password": "a-long-enough-secret",
+    })
+    assert response.status_code == 302 and response["Location"] == "/"
+    user = User.objects.get(email="hank@globex.example")
+    membership = Membership.objects.get(user=user)
+    assert membership.role == Role.ADMIN and membership.account.name == "Globex"
+    sub = Subscription.objects.get(account=membership.account)
+    assert sub.plan.code == "professional" and sub.state == "trialing"
+    assert abs(sub.trial_ends_at - (timezone.now() + timedelta(days=14))) < timedelta(minutes=1)
+    assert AuditEntry.objects.filter(account=membership.account, kind="subscription.trial_started").exists()
+    page = client.get("/")
+    assert "Globex" in page.content.decode()
+
+
+def test_signup_refuses_taken_email_and_weak_password(client, paid_account):
+    _, admin = paid_account
+    response = client.post("/signup/", {
+        "organisation": "Again", "email": admin.email.upper(), "password": "123",
+    })
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "already has a login" in errors["email"][0]
+    assert errors["password"]
+
+
+def test_login_with_email_and_logout(client, paid_account):
+    _, admin = paid_account
+    response = client.post("/login/", {"username": admin.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    client.post("/logout/")
+    assert client.get("/")["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("path", ["/", "/members/"])
+def test_anonymous_goes_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def test_viewer_gets_403_on_admin_pages(viewer_client):
+    assert viewer_client.get("/").status_code == 200
+    assert viewer_client.get("/members/").status_code == 403
+
+
+def test_password_reset_sends_email_with_working_link(client, paid_account):
+    _, admin = paid_account
+    client.post("/password-reset/", {"email": admin.email})
+    assert len(mail.outbox) == 1
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/password-reset/" in line)
+    path = link[link.index("/password-reset/"):].strip()
+    response = client.get(path, follow=True)
+    form_path = response.redirect_chain[-1][0]
+    client.post(form_path, {"new_password1": "brand-new-secret-9", "new_password2": "brand-new-secret-9"})
+    assert client.login(username=admin.email, password="brand-new-secret-9")
+
+
+def test_admin_invites_member_who_joins_as_viewer(admin_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/members/", {"email": "new@customer.example", "role": "viewer"})
+    assert response.status_code == 302
+    assert mail.outbox[0].to == ["new@customer.example"]
+    link = next(w for w in mail.outbox[0].body.split() if "/invitations/" in w)
+    path = link[link.index("/invitations/"):]
+    admin_client.logout()
+    response = admin_client.post(path, {"full_name": "New Person", "password": "another-long-secret"})
+    assert response.status_code == 302
+    user = User.objects.get(email="new@customer.example")
+    assert user.membership.account == admin_client.account and user.membership.role == "viewer"
+    # The link works once.
+    assert admin_client.get(path).status_code == 404
+
+
+def test_members_page_shows_only_own_account(admin_client, trial_account):
+    other_account, other_admin = trial_account
+    add_member(other_account, email="secret-person@other.example")
+    html = admin_client.get("/members/").content.decode()
+    assert other_admin.email not in html and "secret-person@other.example" not in html
+
+
+def test_staff_without_account_gets_403_on_customer_pages(client, django_user_model):
+    staff = django_user_model.objects.create_user("ops@ourcompany.example", "x", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/").status_code == 403
