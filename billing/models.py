@@ -149,3 +149,294 @@ class SubscriptionAddOn(models.Model):
     @property
     def quantity(self):
         return self.subscription.licenses
+
+
+class BillingProfile(models.Model):
+    """What staff set on an account's billing: its discount and whether it may pay by invoice."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="billing_profile")
+    discount_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0, help_text="e.g. 20.00 for a nonprofit discount"
+    )
+    discount_reason = models.CharField(max_length=100, blank=True)
+    invoice_eligible = models.BooleanField(
+        default=False, help_text="may pay by invoice (net 30): check, wire, direct deposit"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount_percent__gte=0, discount_percent__lte=100),
+                name="discount_is_a_percentage",
+            )
+        ]
+
+    def __str__(self):
+        return f"billing of {self.account}"
+
+
+class ScheduledChange(models.Model):
+    """A change that takes effect at the renewal: fewer licenses, a lower plan, cancellation."""
+
+    subscription = models.OneToOneField(
+        Subscription, on_delete=models.CASCADE, related_name="scheduled_change"
+    )
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    licenses = models.PositiveIntegerField(null=True, blank=True)
+    cancel_to_free = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"scheduled change of {self.subscription}"
+
+
+class Cart(models.Model):
+    """An Admin's cart: what they mean to buy, before paying. One order per cart, at most."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="carts")
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="the plan after purchase; empty keeps the current one",
+    )
+    licenses = models.PositiveIntegerField(
+        null=True, blank=True, help_text="licenses after purchase; empty keeps the current count"
+    )
+    screen_details = models.BooleanField(default=False, help_text="add Screen Details")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"cart {self.pk} of {self.account}"
+
+
+class OrderKind(models.TextChoices):
+    CART = "cart", "Cart purchase"
+    RENEWAL = "renewal", "Renewal"
+    QUOTE = "quote", "Accepted quote"
+    STAFF = "staff", "Staff grant"
+
+
+class OrderState(models.TextChoices):
+    PENDING = "pending", "Pending payment"
+    PAID = "paid", "Paid"
+    INVOICED = "invoiced", "Awaiting invoice payment"
+    FAILED = "failed", "Payment failed"
+
+
+class Order(models.Model):
+    """A purchase. Its lines snapshot names, prices and discounts at the moment it was made."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
+    kind = models.CharField(max_length=10, choices=OrderKind.choices)
+    state = models.CharField(max_length=10, choices=OrderState.choices, default=OrderState.PENDING)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    # One order per cart, per quote, per renewal term: each enforced by the database.
+    cart = models.OneToOneField(
+        "billing.Cart", null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    quote = models.OneToOneField(
+        "billing.Quote", null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    renewal_of = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="renewal_orders"
+    )
+    renewal_term_start = models.DateField(null=True, blank=True)
+    total_cents = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["renewal_of", "renewal_term_start"],
+                condition=models.Q(renewal_of__isnull=False),
+                name="one_renewal_order_per_term",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="one_order_per_idempotency_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"order {self.pk} of {self.account}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=200)
+    plan_code = models.CharField(max_length=40, blank=True)
+    addon_code = models.CharField(max_length=40, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price_cents = models.BigIntegerField(help_text="per user per year, list price")
+    days = models.PositiveIntegerField(help_text="days charged of the term")
+    term_days = models.PositiveIntegerField(help_text="days of the whole term")
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    amount_cents = models.BigIntegerField(help_text="rounded once, after proration and discount")
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+
+    def __str__(self):
+        return self.description
+
+
+class PaymentState(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    DECLINED = "declined", "Declined"
+    FAILED = "failed", "Failed"
+
+
+class Payment(models.Model):
+    """One charge attempt at the gateway, with the gateway's reference."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    gateway = models.CharField(max_length=20)
+    reference = models.CharField(max_length=100, blank=True)
+    amount_cents = models.BigIntegerField()
+    state = models.CharField(max_length=10, choices=PaymentState.choices)
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.gateway} {self.reference} {self.state}"
+
+
+class InvoiceState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    PAST_DUE = "past_due", "Past due"
+    VOID = "void", "Void"
+
+
+class InvoiceSeries(models.Model):
+    """A numbering series ("INV", "CN" for credit notes). ``next_number`` is read and bumped
+    under a row lock, so concurrent finalisations never share or skip a number."""
+
+    code = models.CharField(max_length=10, unique=True)
+    next_number = models.PositiveIntegerField(default=1)
+
+    def __str__(self):
+        return self.code
+
+
+class Invoice(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
+    series = models.ForeignKey(InvoiceSeries, on_delete=models.PROTECT, related_name="invoices")
+    number = models.PositiveIntegerField(null=True, blank=True, help_text="assigned when finalised")
+    state = models.CharField(max_length=10, choices=InvoiceState.choices, default=InvoiceState.DRAFT)
+    credit_note_for = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note"
+    )
+    # One invoice per subscription per term (renewals), enforced by the database.
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    term_start = models.DateField(null=True, blank=True)
+    total_cents = models.BigIntegerField(default=0)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "number"], condition=models.Q(number__isnull=False),
+                name="one_invoice_per_number",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "term_start"],
+                condition=models.Q(subscription__isnull=False, credit_note_for__isnull=True),
+                name="one_invoice_per_subscription_term",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+    def __str__(self):
+        return self.display_number
+
+    @property
+    def display_number(self):
+        return f"{self.series.code}-{self.number:06d}" if self.number else "draft"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price_cents = models.BigIntegerField()
+    days = models.PositiveIntegerField()
+    term_days = models.PositiveIntegerField()
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    amount_cents = models.BigIntegerField()
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+
+    def __str__(self):
+        return self.description
+
+
+class QuoteTopic(models.TextChoices):
+    PLAN = "plan", "A subscription plan"
+    ACTIVCONNECT = "activconnect", "ActivConnect API"
+    DATA_HISTORY = "data_history", "Data History"
+    PREMIER = "premier", "Premier support"
+    SIGNATURE = "signature", "Signature support"
+    NONPROFIT = "nonprofit", "Nonprofit discount"
+
+
+class QuoteState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    QUOTED = "quoted", "Quoted"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    FULFILLED = "fulfilled", "Fulfilled"
+
+
+class Quote(models.Model):
+    """A customer Admin's "Get a quote" request, then staff's priced answer."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="quotes")
+    topic = models.CharField(max_length=20, choices=QuoteTopic.choices)
+    message = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=QuoteState.choices, default=QuoteState.REQUESTED)
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Staff's answer: the quoted price per user per year (add-ons, plans) or for the term (support).
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    licenses = models.PositiveIntegerField(null=True, blank=True)
+    quoted_price_cents = models.BigIntegerField(null=True, blank=True)
+    quoted_discount_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_topic_display()} quote for {self.account}"

@@ -12,4 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("licensing.urls")),
+    path("", include("billing.urls")),
+    path("", include("support.urls")),
 ]

@@ -1,0 +1,193 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account
+
+
+class AgentKey(models.Model):
+    """An account's key for its desktop agents. Shown once; stored as a SHA-256 hash; known
+    afterwards by its prefix."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="agent_keys")
+    name = models.CharField(max_length=80, blank=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.account})"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class IdentityKind(models.TextChoices):
+    DOMAIN = "domain", "Domain user"  # (logon domain, username)
+    MACHINE = "machine", "Local user"  # (machine, local username)
+
+
+class TrackedUserState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DO_NOT_TRACK = "do_not_track", "Do Not Track"
+    DELETED = "deleted", "Deleted"
+    MERGED = "merged", "Merged"
+
+
+class TrackedUser(models.Model):
+    """A person an agent saw log in. Counts against the licenses while active."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tracked_users")
+    identity_kind = models.CharField(max_length=10, choices=IdentityKind.choices)
+    # Normalised (NFKC, case-folded) parts of the identity: the domain or the machine id, and
+    # the username. Display spellings are kept apart, as first seen.
+    identity_scope = models.CharField(max_length=255)
+    identity_name = models.CharField(max_length=255)
+    domain = models.CharField(max_length=255, blank=True)
+    username = models.CharField(max_length=255)
+    machine_hostname = models.CharField(max_length=255, blank=True, help_text="stand-alone: its machine")
+    alias = models.CharField(max_length=50, blank=True)
+    state = models.CharField(
+        max_length=15, choices=TrackedUserState.choices, default=TrackedUserState.ACTIVE
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_log_record_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One tracked user per identity per account. A deleted user's identity is free
+            # again: if its agent still reports, it comes back as a new user.
+            models.UniqueConstraint(
+                fields=["account", "identity_kind", "identity_scope", "identity_name"],
+                condition=~models.Q(state="deleted"),
+                name="one_tracked_user_per_identity",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "state"]),
+            models.Index(fields=["account", "last_log_record_at"]),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        if self.alias:
+            return self.alias
+        where = self.domain if self.identity_kind == IdentityKind.DOMAIN else self.machine_hostname
+        return f"{where}\\{self.username}" if where else self.username
+
+
+class Machine(models.Model):
+    """A computer an agent runs on."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="machines")
+    machine_id = models.CharField(max_length=128)
+    hostname = models.CharField(max_length=255)
+    domain = models.CharField(max_length=255, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "machine_id"], name="one_machine_per_id")
+        ]
+
+    def __str__(self):
+        return self.hostname
+
+
+class TrackedUserMachine(models.Model):
+    """Which machines a tracked user was seen on, and when last."""
+
+    tracked_user = models.ForeignKey(TrackedUser, on_delete=models.CASCADE, related_name="machine_links")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="user_links")
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tracked_user", "machine"], name="one_link_per_user_machine")
+        ]
+
+
+class CheckinEvent(models.Model):
+    """An agent event already received: a second event with its id is a duplicate."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "event_id"], name="one_event_per_id")
+        ]
+
+
+class ComplianceState(models.TextChoices):
+    OK = "ok", "In good standing"
+    GRACE = "grace", "Grace period"
+    BLOCKED = "blocked", "Data access blocked"
+
+
+class AccountLicensing(models.Model):
+    """Per-account licensing state: the maintained count of users used and compliance."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="licensing")
+    used = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=ComplianceState.choices, default=ComplianceState.OK)
+    blocked_reason = models.CharField(max_length=30, blank=True)
+    over_since = models.DateTimeField(null=True, blank=True)
+    grace_period_ends_at = models.DateTimeField(null=True, blank=True)
+    grace_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    grace_3_day_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    grace_1_day_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    storage_bytes = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "grace_period_ends_at"])]
+
+    def __str__(self):
+        return f"licensing of {self.account}"
+
+
+class ActivityDay(models.Model):
+    """Activity rolled up per tracked user per day and per (app, site[, detail])."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    tracked_user = models.ForeignKey(TrackedUser, on_delete=models.CASCADE, related_name="activity")
+    day = models.DateField()
+    app = models.CharField(max_length=200)
+    site = models.CharField(max_length=255, blank=True, help_text="the site's domain only")
+    url_path = models.CharField(max_length=2000, blank=True, help_text="only with Screen Details")
+    title = models.CharField(max_length=500, blank=True, help_text="only with Screen Details")
+    seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "day"])]
+
+
+class UsageSnapshot(models.Model):
+    """The day's high water of users used, for the dashboard's 90-day chart."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_snapshots")
+    day = models.DateField()
+    used = models.PositiveIntegerField()
+    licenses = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="one_snapshot_per_day")]
