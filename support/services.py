@@ -55,7 +55,7 @@ def _support_plan_snapshot(row):
 def _lock_account(account):
     # Every change of an account's support plans queues on its account row, so the hook, a
     # staff action and a quote activation never interleave.
-    return Account.objects.select_for_update().get(pk=account.pk)
+    return Account.objects.select_for_update(of=("self",)).get(pk=account.pk)
 
 
 # --- Support plans -------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def support_plan_renew(*, support_plan, actor):
     today = timezone.localdate()
     with transaction.atomic():
         row = (
-            AccountSupportPlan.objects.select_for_update()
+            AccountSupportPlan.objects.select_for_update(of=("self",))
             .select_related("plan", "csm", "tam")
             .get(pk=support_plan.pk)
         )
@@ -189,7 +189,7 @@ def support_plan_assign_managers(*, support_plan, csm, tam, actor):
     account manager (Signature)."""
     with transaction.atomic():
         row = (
-            AccountSupportPlan.objects.select_for_update()
+            AccountSupportPlan.objects.select_for_update(of=("self",))
             .select_related("plan", "csm", "tam")
             .get(pk=support_plan.pk)
         )
@@ -243,7 +243,7 @@ def entitlement_use_record(
         raise ServiceError("A use is recorded once it has happened, not in advance.")
     with transaction.atomic():
         row = (
-            AccountSupportPlan.objects.select_for_update()
+            AccountSupportPlan.objects.select_for_update(of=("self",))
             .select_related("plan", "account")
             .get(pk=support_plan.pk)
         )
@@ -318,7 +318,7 @@ def case_open(*, account, user, subject, description, severity, channel, actor):
 def case_request_phone_and_remote(*, case, actor):
     """On Signature, an Admin may ask for phone and remote support on a case that is open."""
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update().select_related("plan").get(pk=case.pk)
+        case = SupportCase.objects.select_for_update(of=("self",)).select_related("plan").get(pk=case.pk)
         if not case.plan.phone_and_remote:
             raise ServiceError("Phone and remote support comes with the Signature plan.")
         if case.state != CaseState.OPEN:
@@ -342,7 +342,7 @@ def case_reply_add(*, case, author, body):
         raise ServiceError("Write a reply first.")
     by_staff = bool(author.is_staff)
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update().get(pk=case.pk)
+        case = SupportCase.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if not by_staff and case.state != CaseState.OPEN:
             raise ServiceError("This case is closed; open a new one.")
         reply = CaseReply.objects.create(case=case, author=author, by_staff=by_staff, body=body)
@@ -358,7 +358,7 @@ def case_reply_add(*, case, author, body):
 
 def case_close(*, case, actor):
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update().get(pk=case.pk)
+        case = SupportCase.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if case.state == CaseState.CLOSED:
             return case
         case.state = CaseState.CLOSED
