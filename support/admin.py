@@ -300,7 +300,8 @@ class SupportCaseAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
+        # Annotated before ordering (ModelAdmin.get_queryset would order by names not there yet).
+        qs = self.model._default_manager.get_queryset().annotate(
             queue_order=Case(
                 When(state=CaseState.OPEN, then=Value(0)), default=Value(1),
                 output_field=IntegerField(),
@@ -310,6 +311,7 @@ class SupportCaseAdmin(admin.ModelAdmin):
                 output_field=IntegerField(),
             ),
         )
+        return qs.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         return ["queue_order", "routing_priority", "first_response_due_at", "id"]
