@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Q, Sum
@@ -94,6 +94,10 @@ class Entitlement:
     @property
     def left(self):
         return max(self.allowance - self.used, 0)
+
+    @property
+    def period_last_day(self):
+        return self.period_end - timedelta(days=1)
 
     @property
     def unit(self):

@@ -16,6 +16,7 @@ from support.models import (
     AccountSupportPlan,
     CaseChannel,
     CaseReply,
+    CaseSeverity,
     CaseState,
     EntitlementKind,
     EntitlementUse,
@@ -300,6 +301,8 @@ def case_open(*, account, user, subject, description, severity, channel, actor):
         raise ServiceError("Phone and remote support comes with the Signature plan.")
     if channel not in CaseChannel.values:
         raise ServiceError("Choose email, live chat or phone and remote.")
+    if severity not in CaseSeverity.values:
+        raise ServiceError("Choose a severity: low, normal, high or urgent.")
     with transaction.atomic():
         case = SupportCase.objects.create(
             account=account, plan=plan, subject=subject, description=description,
@@ -353,6 +356,15 @@ def case_reply_add(*, case, author, body):
                 case.assigned_to = author
                 fields.append("assigned_to")
             case.save(update_fields=fields)
+        if by_staff and case.opened_by_id:
+            # The customer hears of our answer by email, with a link to the case.
+            to = case.opened_by.email
+            link = f"{settings.SITE_URL.rstrip('/')}/support/cases/{case.pk}/"
+            transaction.on_commit(lambda: send_mail(
+                f"Case #{case.pk}: {case.subject}"[:200],
+                f"{body}\n\n-- \nOur support team. See the case and reply: {link}",
+                None, [to],
+            ))
     return reply
 
 

@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from licensing.models import AccountLicensing
 from support import services
 from support.models import SupportCase
 from tests.factories import UserFactory, add_member, make_account
+from tests.helpers import requires_postgres
 from tests.support.conftest import accept_quote, active_plan
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +95,7 @@ def test_phone_and_remote_is_only_on_signature_and_open_cases(client):
     assert other.channel == "chat"
 
 
-def test_first_staff_reply_in_the_admin_stops_the_clock(client):
+def test_first_staff_reply_in_the_admin_stops_the_clock(client, django_capture_on_commit_callbacks):
     account, admin = make_customer()
     case = services.case_open(account=account, user=admin, actor=Actor.for_user(admin),
                               subject="Help", description="y", severity="normal", channel="email")
@@ -105,13 +107,16 @@ def test_first_staff_reply_in_the_admin_stops_the_clock(client):
     client.force_login(staff)
     url = f"/admin/support/supportcase/{case.pk}/change/"
     assert client.get(url).status_code == 200
-    response = client.post(url, {
-        "assigned_to": "", "replies-TOTAL_FORMS": 2, "replies-INITIAL_FORMS": 1,
-        "replies-MIN_NUM_FORMS": 0, "replies-MAX_NUM_FORMS": 1000,
-        "replies-0-id": case.replies.get().pk, "replies-0-case": case.pk,
-        "replies-1-body": "We are on it.", "replies-1-case": case.pk,
-    })
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {
+            "assigned_to": "", "replies-TOTAL_FORMS": 2, "replies-INITIAL_FORMS": 1,
+            "replies-MIN_NUM_FORMS": 0, "replies-MAX_NUM_FORMS": 1000,
+            "replies-0-id": case.replies.get().pk, "replies-0-case": case.pk,
+            "replies-1-body": "We are on it.", "replies-1-case": case.pk,
+        })
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert [m.to for m in mail.outbox] == [[admin.email]]
+    assert "We are on it." in mail.outbox[0].body and f"/support/cases/{case.pk}/" in mail.outbox[0].body
     case.refresh_from_db()
     assert case.first_response_at is not None and case.assigned_to == staff
     client.force_login(admin)
@@ -285,3 +290,31 @@ def test_support_page_queries_do_not_grow_with_cases(client, django_assert_max_n
         services.case_reply_add(case=case, author=admin, body=f"r{n}")
     with django_assert_max_num_queries(8):
         client.get(f"/support/cases/{case.pk}/")
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_breach_runs_at_once_email_each_case_once():
+    with time_machine.travel("2026-11-16 14:00Z", tick=False):
+        account, admin = make_customer()
+        for n in range(5):
+            services.case_open(account=account, user=admin, actor=Actor.for_user(admin),
+                               subject=f"case {n}", description="y", severity="low",
+                               channel="email")
+    barrier = threading.Barrier(2)
+    flagged = []
+
+    def run():
+        try:
+            barrier.wait()
+            flagged.extend(services.support_breaches_flag(now=utc(2026, 11, 20, 0, 0)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(flagged) == 5 and len(set(flagged)) == 5
+    assert len(mail.outbox) == 5
