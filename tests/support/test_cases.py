@@ -318,3 +318,27 @@ def test_two_breach_runs_at_once_email_each_case_once():
         t.join()
     assert len(flagged) == 5 and len(set(flagged)) == 5
     assert len(mail.outbox) == 5
+
+
+def test_admin_replies_on_their_open_case_without_stopping_the_clock(client, paid_account):
+    account, admin = paid_account
+    case = services.case_open(account=account, user=admin, actor=Actor.for_user(admin),
+                              subject="Help", description="y", severity="low", channel="email")
+    client.force_login(admin)
+    assert client.post(f"/support/cases/{case.pk}/", {"body": ""}).status_code == 200
+    response = client.post(f"/support/cases/{case.pk}/", {"body": "More details"})
+    assert response.status_code == 302
+    reply = case.replies.get()
+    assert (reply.body, reply.by_staff, reply.author) == ("More details", False, admin)
+    case.refresh_from_db()
+    assert case.first_response_at is None
+
+
+def test_breach_job_is_scheduled_every_15_minutes():
+    from django_q.models import Schedule
+
+    from accounts.jobs import JOBS
+
+    job = JOBS["flag_support_breaches"]
+    assert (job.func, job.schedule_type, job.minutes) == (
+        "support.tasks.flag_support_breaches", Schedule.MINUTES, 15)
