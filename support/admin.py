@@ -52,11 +52,11 @@ class AccountSupportPlanForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        plan = self.instance.plan
-        if cleaned.get("csm") and not plan.has_csm:
-            self.add_error("csm", f"{plan.name} has no dedicated customer success manager.")
-        if cleaned.get("tam") and not plan.has_tam:
-            self.add_error("tam", f"{plan.name} has no dedicated technical account manager.")
+        problems = services.support_managers_problems(
+            plan=self.instance.plan, csm=cleaned.get("csm"), tam=cleaned.get("tam")
+        )
+        for field, problem in problems.items():
+            self.add_error(field, problem)
         return cleaned
 
 

@@ -185,6 +185,23 @@ def support_plan_renew(*, support_plan, actor):
     return row
 
 
+def support_managers_problems(*, plan, csm, tam):
+    """What is wrong with a choice of dedicated managers, by field (empty when fine): both are
+    our staff; a CSM only on plans with one (Premier, Signature), a TAM only on Signature."""
+    problems = {}
+    for field, person, role, included in (
+        ("csm", csm, "customer success manager", plan.has_csm),
+        ("tam", tam, "technical account manager", plan.has_tam),
+    ):
+        if person is None:
+            continue
+        if not person.is_staff:
+            problems[field] = f"The {role} must be one of our staff."
+        elif not included:
+            problems[field] = f"{plan.name} has no dedicated {role}."
+    return problems
+
+
 def support_plan_assign_managers(*, support_plan, csm, tam, actor):
     """Staff assign the dedicated customer success manager (Premier, Signature) and technical
     account manager (Signature)."""
@@ -194,13 +211,9 @@ def support_plan_assign_managers(*, support_plan, csm, tam, actor):
             .select_related("plan", "csm", "tam")
             .get(pk=support_plan.pk)
         )
-        for person, role in ((csm, "customer success manager"), (tam, "technical account manager")):
-            if person is not None and not person.is_staff:
-                raise ServiceError(f"The {role} must be one of our staff.")
-        if csm is not None and not row.plan.has_csm:
-            raise ServiceError(f"{row.plan.name} has no dedicated customer success manager.")
-        if tam is not None and not row.plan.has_tam:
-            raise ServiceError(f"{row.plan.name} has no dedicated technical account manager.")
+        problems = support_managers_problems(plan=row.plan, csm=csm, tam=tam)
+        if problems:
+            raise ServiceError(" ".join(problems.values()))
         before = _support_plan_snapshot(row)
         row.csm, row.tam = csm, tam
         row.save(update_fields=["csm", "tam"])

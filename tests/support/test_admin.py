@@ -58,3 +58,15 @@ def test_a_quote_of_another_topic_is_not_in_the_support_list(staff_client):
     Quote.objects.create(account=account, topic="activconnect", state="accepted")
     page = staff_client.get("/admin/support/supportquote/")
     assert list(page.context["cl"].result_list) == []
+
+
+def test_admin_refuses_a_tam_on_premier_as_a_form_error(staff_client, premier_account):
+    row = active_plan(premier_account[0], "premier")
+    staff = UserFactory(is_staff=True)
+    response = staff_client.post(f"/admin/support/accountsupportplan/{row.pk}/change/", {
+        "csm": staff.pk, "tam": staff.pk, "entitlement_uses-TOTAL_FORMS": 0,
+        "entitlement_uses-INITIAL_FORMS": 0})
+    assert response.status_code == 200
+    assert "Premier has no dedicated technical account manager." in response.content.decode()
+    row.refresh_from_db()
+    assert row.csm is None and row.tam is None
