@@ -8,3 +8,7 @@ by re-reading compliance; support by giving or taking the Digital support plan.
 from django.dispatch import Signal
 
 subscription_changed = Signal()
+
+# ``quote_accepted(quote, actor)`` is sent when staff accept a quote; support activates Premier
+# or Signature from it.
+quote_accepted = Signal()
