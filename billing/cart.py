@@ -194,7 +194,7 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
                     days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
                 ))
     for addon in new_addons:
-        if not addon.eligible_plans.filter(pk=target.pk).exists():
+        if target.pk not in {plan.pk for plan in addon.eligible_plans.all()}:
             raise ServiceError(f"{addon.name} is not available on {target.name}.")
         if addon.price_per_user_month_cents is None:
             raise ServiceError(f"{addon.name} is priced on a quote: ask us ({QUOTE_PAGE}).")

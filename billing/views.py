@@ -8,7 +8,7 @@ from accounts.services import ServiceError
 from billing import cart as carts
 from billing import selectors
 from billing.forms import KEEP_PLAN, CartForm, CheckoutForm, load_catalogue
-from billing.models import Invoice, Order, OrderState
+from billing.models import BillingProfile, Invoice, Order, OrderState
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
@@ -19,12 +19,13 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     plans, addons = load_catalogue()
     cart = selectors.open_cart(account=account)
     quote, quote_error = None, ""
+    profile = BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account)
     if cart is not None:
         try:
             quote = carts.cart_quote(
                 subscription=subscription, plan=cart.plan, licenses=cart.licenses,
                 screen_details=cart.screen_details,
-                discount_percent=carts.discount_for(account=account),
+                discount_percent=profile.discount_percent,
                 current_addons=current_addons,
                 screen_details_addon=next((a for a in addons if a.code == carts.SCREEN_DETAILS), None),
             )
@@ -40,7 +41,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
         }
         cart_form = CartForm(initial=initial, subscription=subscription, plans=plans,
                              addons=addons, new_term=new_term)
-    eligible = carts.invoice_eligible(account=account)
+    eligible = profile.invoice_eligible
     if checkout_form is None and quote is not None:
         checkout_form = CheckoutForm(initial={
             "cart": cart.pk, "idempotency_key": CheckoutForm.new_key(),
