@@ -105,3 +105,13 @@ def test_from_a_trial_a_new_term_starts_today_and_is_charged_in_full():
         ("Essentials: 5 licenses for 12 months", 5, 12000, 365, 60000),
         ("Screen Details for 5 licenses", 5, 3600, 365, 18000),
     ]
+
+
+@pytest.mark.django_db
+def test_the_worked_example_of_docs_billing_md():
+    subscription = _subscription(plan="essentials", licenses=10, screen_details=True)
+    quote = cart_quote(subscription=subscription, plan=Plan.objects.get(code="professional"),
+                       licenses=12, screen_details=False, discount_percent=Decimal("20"), today=MIDDLE)
+    assert [line.amount_cents for line in quote.lines] == [43318, 18290, 2888]
+    assert quote.total_cents == 64496
+    assert quote.yearly_price_cents == 218880 + 34560
