@@ -8,7 +8,7 @@ from accounts.services import ServiceError
 from billing import cart as carts
 from billing import selectors
 from billing.forms import KEEP_PLAN, CartForm, CheckoutForm, load_catalogue
-from billing.models import BillingProfile, Invoice, Order, OrderState
+from billing.models import BillingProfile, Cart, Invoice, Order, OrderState
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
@@ -95,6 +95,8 @@ def cart(request):
 def checkout(request):
     form = CheckoutForm(request.POST)
     if form.is_valid():
+        # Another account's cart id is a 404, like every other object of another account.
+        get_object_or_404(Cart, pk=form.cleaned_data["cart"], account=request.account)
         try:
             result = carts.cart_checkout(
                 account=request.account, cart_id=form.cleaned_data["cart"],

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -30,8 +31,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    # Function-scoped on purpose: while Playwright's sync API is running, an event loop runs in
+    # this thread and asgiref gives Django's connections per-context storage, so a session-long
+    # browser would hide the test database's serialized contents from later transactional tests.
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
     try:
@@ -45,11 +49,14 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # Connections the test opened while the loop ran live in that context's storage: close
+        # them here, or they outlive the test (and block dropping the test database).
+        connections.close_all()
 
 
 @pytest.fixture
 def browser_page(chromium, live_server):
-    """A fresh page (own cookies) pointed at the live server: ``page.goto(live_server.url + path)``."""
+    """A fresh page (own cookies) pointed at the live server: ``page.goto("/path")`` works."""
     context = chromium.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
     page = context.new_page()
