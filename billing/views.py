@@ -52,6 +52,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
         data = checkout_form.data.copy()
         data["idempotency_key"] = CheckoutForm.new_key()
         data["expected_total_cents"] = quote.total_cents
+        data["card"] = ""  # never echo a card number back into the page
         errors = checkout_form.errors
         checkout_form = CheckoutForm(data)
         checkout_form._errors = errors
