@@ -97,6 +97,7 @@ def test_a_declined_card_changes_nothing_and_says_why(admin_client, sandbox_gate
 
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert card not in response.content.decode()  # never echoed back
     account.subscription.refresh_from_db()
     assert account.subscription.licenses == 10
     assert not Order.objects.filter(account=account, state__in=[OrderState.PAID, OrderState.INVOICED]).exists()
