@@ -18,6 +18,8 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     new_term = carts.starts_new_term(subscription)
     plans, addons = load_catalogue()
     cart = selectors.open_cart(account=account)
+    if cart is not None and cart.plan_id is None and cart.licenses is None and not cart.screen_details:
+        cart = None  # made by an update that was refused: nothing in it yet
     quote, quote_error = None, ""
     profile = BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account)
     if cart is not None:

@@ -224,3 +224,22 @@ def test_twenty_concurrent_submissions_of_one_cart_give_one_order_and_one_charge
     assert Invoice.objects.count() == 1
     account.subscription.refresh_from_db()
     assert account.subscription.licenses == 15
+
+
+def test_after_a_processing_error_the_retry_reuses_the_gateways_key(paid_account, sandbox_gateway):
+    account, admin = paid_account
+    cart = _cart(account, admin, licenses=12)
+    actor = Actor.for_user(admin)
+    failed = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="a",
+                           card=PROCESSING_ERROR_CARD)
+    assert failed.order.state == OrderState.FAILED
+    paid = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="b", card=GOOD_CARD)
+    assert paid.order.pk == failed.order.pk and paid.order.state == OrderState.PAID
+    # The outcome of the first call was unknown: the retry asks the gateway with the same key.
+    assert [key for key, _amount, _ref in sandbox_gateway.charges] == [f"order-{paid.order.pk}-attempt-1"]
+
+
+def test_a_refused_update_leaves_no_cart_on_the_page(admin_client):
+    admin_client.post("/cart/", {"licenses": 3})
+    page = admin_client.get("/cart/").content.decode()
+    assert 'id="cart-summary"' not in page and "Your cart is empty" not in page
