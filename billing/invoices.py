@@ -65,6 +65,15 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             return existing
         now = timezone.now()
         renewal = order.kind == OrderKind.RENEWAL and order.renewal_of_id is not None
+        if renewal:
+            # Checked before a number is taken: a caller that catches the refusal inside its own
+            # transaction must not keep a bumped counter (a gap).
+            term_invoice = Invoice.objects.filter(
+                subscription_id=order.renewal_of_id, term_start=order.renewal_term_start,
+                credit_note_for__isnull=True,
+            ).first()
+            if term_invoice is not None:
+                raise ServiceError("This subscription term already has its invoice.")
         series, number = _next_number(INVOICE_SERIES)
         try:
             with transaction.atomic():
@@ -78,10 +87,9 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
                     paid_at=(order.paid_at or now) if paid else None,
                 )
         except IntegrityError:
-            # Another order already invoiced this renewal term: one invoice per term.
-            raise ServiceError(
-                "This subscription term already has its invoice."
-            ) from None
+            # Lost a race for this renewal term (one invoice per term): the whole transaction,
+            # the bumped counter included, must roll back, so re-raise out of it.
+            raise ServiceError("This subscription term already has its invoice.") from None
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 invoice=invoice, description=line.description, quantity=line.quantity,
