@@ -66,8 +66,7 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
         now = timezone.now()
         renewal = order.kind == OrderKind.RENEWAL and order.renewal_of_id is not None
         if renewal:
-            # Checked before a number is taken: a caller that catches the refusal inside its own
-            # transaction must not keep a bumped counter (a gap).
+            # One invoice per subscription per term (a renewal job run twice asks again).
             term_invoice = Invoice.objects.filter(
                 subscription_id=order.renewal_of_id, term_start=order.renewal_term_start,
                 credit_note_for__isnull=True,
@@ -87,8 +86,8 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
                     paid_at=(order.paid_at or now) if paid else None,
                 )
         except IntegrityError:
-            # Lost a race for this renewal term (one invoice per term): the whole transaction,
-            # the bumped counter included, must roll back, so re-raise out of it.
+            # Lost a race for this renewal term. Raising out of this atomic block rolls back the
+            # bumped counter with it (a savepoint when nested), so no number is skipped.
             raise ServiceError("This subscription term already has its invoice.") from None
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
