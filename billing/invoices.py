@@ -65,6 +65,14 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             return existing
         now = timezone.now()
         renewal = order.kind == OrderKind.RENEWAL and order.renewal_of_id is not None
+        if renewal:
+            # One invoice per subscription per term (a renewal job run twice asks again).
+            term_invoice = Invoice.objects.filter(
+                subscription_id=order.renewal_of_id, term_start=order.renewal_term_start,
+                credit_note_for__isnull=True,
+            ).first()
+            if term_invoice is not None:
+                raise ServiceError("This subscription term already has its invoice.")
         series, number = _next_number(INVOICE_SERIES)
         try:
             with transaction.atomic():
@@ -78,10 +86,9 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
                     paid_at=(order.paid_at or now) if paid else None,
                 )
         except IntegrityError:
-            # Another order already invoiced this renewal term: one invoice per term.
-            raise ServiceError(
-                "This subscription term already has its invoice."
-            ) from None
+            # Lost a race for this renewal term. Raising out of this atomic block rolls back the
+            # bumped counter with it (a savepoint when nested), so no number is skipped.
+            raise ServiceError("This subscription term already has its invoice.") from None
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 invoice=invoice, description=line.description, quantity=line.quantity,

@@ -1,4 +1,4 @@
-from billing.models import Plan, Subscription
+from billing.models import Cart, Invoice, Order, OrderState, Plan, Subscription
 
 
 def subscription_for(*, account):
@@ -12,3 +12,20 @@ def sold_plans():
 
 def legacy_plans():
     return Plan.objects.filter(is_sold=False)
+
+
+def open_cart(*, account):
+    """The account's cart not yet paid (none, or its last attempt declined), if any."""
+    return (
+        Cart.objects.filter(account=account)
+        .exclude(order__state__in=[OrderState.PAID, OrderState.INVOICED, OrderState.PENDING])
+        .select_related("plan").order_by("-created_at").first()
+    )
+
+
+def invoices_for(*, account):
+    return Invoice.objects.filter(account=account).select_related("series").order_by("-issued_at", "-pk")
+
+
+def orders_for(*, account):
+    return Order.objects.filter(account=account).order_by("-created_at", "-pk")

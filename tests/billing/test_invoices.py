@@ -13,7 +13,7 @@ from billing.invoices import (
     invoice_mark_paid,
     invoice_void_with_credit_note,
 )
-from billing.models import Invoice, InvoiceState, OrderKind, OrderState, SubscriptionState
+from billing.models import Invoice, InvoiceState, Order, OrderKind, OrderState, SubscriptionState
 from tests.billing.helpers import make_order
 from tests.helpers import requires_postgres
 
@@ -102,7 +102,7 @@ def test_one_invoice_per_subscription_term_for_renewals(paid_account):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_invoices_get_gapless_distinct_numbers():
     from tests.factories import make_account
 
@@ -129,3 +129,18 @@ def test_concurrent_invoices_get_gapless_distinct_numbers():
     assert errors == []
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
     assert numbers == list(range(1, 21))
+
+
+def test_a_second_renewal_invoice_for_a_term_is_refused_without_using_a_number(paid_account):
+    account, _ = paid_account
+    subscription, term_start = account.subscription, timezone.localdate()
+    first = make_order(account, kind=OrderKind.RENEWAL, renewal_of=subscription, renewal_term_start=term_start)
+    invoice_issue_for_order(order=first, actor=ACTOR, paid=False)
+    # A second order for the same term (moving the first one off it: orders are one per term too).
+    Order.objects.filter(pk=first.pk).update(renewal_of=None, renewal_term_start=None)
+    second = make_order(account, kind=OrderKind.RENEWAL, renewal_of=subscription, renewal_term_start=term_start)
+
+    with pytest.raises(ServiceError, match="already has its invoice"), transaction.atomic():
+        invoice_issue_for_order(order=second, actor=ACTOR, paid=False)
+
+    assert invoice_issue_for_order(order=make_order(account), actor=ACTOR, paid=True).display_number == "INV-000002"

@@ -1,0 +1,449 @@
+"""The cart and its checkout: what an Admin buys in the app, priced, then paid exactly once.
+
+The cart sells a plan upgrade, extra licenses and Screen Details (PRODUCT.md, "Billing and the
+cart"). Every rule of what may be bought lives in ``cart_quote``; the checkout calls it again at
+the moment of paying, so a rule or a price that changed since the page was shown is applied.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.services import ServiceError, audit_record
+from billing import emails, pricing, selectors
+from billing.gateways import ChargeState, get_gateway
+from billing.hooks import subscription_changed
+from billing.invoices import invoice_issue_for_order
+from billing.models import (
+    AddOn,
+    BillingProfile,
+    Cart,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderState,
+    Payment,
+    PaymentState,
+    Plan,
+    SalesChannel,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionState,
+)
+from billing.services import plan_for_purchase, subscription_snapshot
+
+SCREEN_DETAILS = "screen_details"
+BILLING_PAGE = "/billing/"
+QUOTE_PAGE = "/billing/quotes/new/"
+
+
+class PaymentMethod:
+    CARD = "card"
+    INVOICE = "invoice"
+
+
+@dataclass
+class CartQuote:
+    """The cart priced against the subscription as it is now: what the page shows, what the
+    order snapshots."""
+
+    plan: Plan
+    licenses: int
+    addons: list  # every add-on after the purchase (existing and new)
+    new_addons: list
+    lines: list
+    discount_percent: Decimal
+    starts_new_term: bool
+    term_start: object
+    term_end: object
+    days: int
+    term_days: int
+    yearly_price_cents: int
+    total_cents: int = field(init=False)
+
+    def __post_init__(self):
+        self.total_cents = sum(line.amount_cents for line in self.lines)
+
+    @property
+    def is_upgrade(self):
+        return bool(self.lines) and self.lines[0].description.startswith("Upgrade")
+
+
+def discount_for(*, account):
+    """The account's standing discount (e.g. nonprofit), applied to every line automatically."""
+    profile = BillingProfile.objects.filter(account=account).only("discount_percent").first()
+    return profile.discount_percent if profile else Decimal(0)
+
+
+def invoice_eligible(*, account):
+    return BillingProfile.objects.filter(account=account, invoice_eligible=True).exists()
+
+
+def starts_new_term(subscription):
+    """A trial, Free, or an ended subscription buys a whole new annual term starting today."""
+    return (
+        subscription.state in (SubscriptionState.TRIALING, SubscriptionState.ENDED)
+        or not subscription.plan.is_paid
+        or subscription.term_end is None
+    )
+
+
+def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent, today=None,
+               current_addons=None, screen_details_addon=None):
+    """Checks every rule of the cart and prices it, or raises ServiceError saying why not.
+
+    ``plan``/``licenses`` None keep the current ones. ``current_addons``: the subscription's
+    add-ons (AddOn rows), passed in when already loaded.
+    """
+    today = today or timezone.localdate()
+    current = subscription.plan
+    if current_addons is None:
+        current_addons = [row.addon for row in subscription.addons.select_related("addon")]
+    if screen_details_addon is None and screen_details:
+        screen_details_addon = AddOn.objects.get(code=SCREEN_DETAILS)
+    discount = Decimal(discount_percent)
+    new_term = starts_new_term(subscription)
+
+    if new_term:
+        target = plan or (current if current.is_paid else None)
+        if target is None or not target.is_paid:
+            if screen_details:
+                raise ServiceError("Add-ons are only sold on paid plans: choose a paid plan too.")
+            raise ServiceError("Choose a paid plan to buy: Free has no licenses to buy.")
+        target = plan_for_purchase(plan_code=target.code, licenses=licenses)
+        target_licenses = licenses
+        term_start, term_end = today, today + pricing.TERM
+        term_days = pricing.term_days(term_start=term_start, term_end=term_end)
+        days = term_days
+        # A new term bills exactly what the cart holds: add-ons a trial had to try end with it.
+        keep_addons = []
+    else:
+        target = plan or current
+        target_licenses = subscription.licenses if licenses is None else licenses
+        if target.pk != current.pk:
+            if target.rank < current.rank:
+                raise ServiceError(
+                    f"Moving from {current.name} to {target.name} is a downgrade: it takes effect "
+                    f"at your renewal. Schedule it on the Billing page ({BILLING_PAGE})."
+                )
+            if not target.is_paid:
+                raise ServiceError(
+                    f"A move to Free takes effect at your renewal. Schedule it on the Billing page "
+                    f"({BILLING_PAGE})."
+                )
+            target = plan_for_purchase(plan_code=target.code, licenses=target_licenses)
+        if target_licenses < subscription.licenses:
+            raise ServiceError(
+                f"Fewer licenses ({target_licenses} instead of {subscription.licenses}) take effect "
+                f"at your renewal. Schedule it on the Billing page ({BILLING_PAGE})."
+            )
+        if target_licenses < target.min_licenses:
+            raise ServiceError(
+                f"{target.name} needs at least {target.min_licenses} licenses (asked for {target_licenses})."
+            )
+        term_start, term_end = subscription.term_start, subscription.term_end
+        term_days = pricing.term_days(term_start=term_start, term_end=term_end)
+        days = pricing.days_left(today=today, term_end=term_end)
+        if days <= 0:
+            raise ServiceError(
+                "Your term has reached its anniversary and is being renewed: try again tomorrow."
+            )
+        keep_addons = list(current_addons)
+
+    new_addons = []
+    if screen_details and not any(a.code == SCREEN_DETAILS for a in keep_addons):
+        if not target.is_paid:
+            raise ServiceError("Add-ons are only sold on paid plans.")
+        new_addons.append(screen_details_addon)
+
+    lines = []
+    month = target.price_per_user_month_cents
+    if new_term:
+        lines.append(pricing.PriceLine(
+            description=f"{target.name}: {target_licenses} licenses for 12 months",
+            quantity=target_licenses, unit_price_cents=pricing.yearly_unit_cents(month),
+            days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
+        ))
+    else:
+        added = target_licenses - subscription.licenses
+        difference = month - current.price_per_user_month_cents
+        if target.pk != current.pk:
+            # No refunds (PRODUCT.md): a move to a plan ranked higher never gives money back.
+            lines.append(pricing.PriceLine(
+                description=(
+                    f"Upgrade {subscription.licenses} licenses from {current.name} to {target.name}"
+                ),
+                quantity=subscription.licenses,
+                unit_price_cents=pricing.yearly_unit_cents(max(difference, 0)),
+                days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
+            ))
+        if added:
+            lines.append(pricing.PriceLine(
+                description=f"{added} additional {target.name} licenses",
+                quantity=added, unit_price_cents=pricing.yearly_unit_cents(month),
+                days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
+            ))
+            # PRODUCT.md: existing per-user add-ons grow with the licenses, prorated too.
+            for addon in keep_addons:
+                lines.append(pricing.PriceLine(
+                    description=f"{addon.name} for the {added} additional licenses",
+                    quantity=added,
+                    unit_price_cents=pricing.yearly_unit_cents(addon.price_per_user_month_cents),
+                    days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
+                ))
+    for addon in new_addons:
+        if target.pk not in {plan.pk for plan in addon.eligible_plans.all()}:
+            raise ServiceError(f"{addon.name} is not available on {target.name}.")
+        if addon.price_per_user_month_cents is None:
+            raise ServiceError(f"{addon.name} is priced on a quote: ask us ({QUOTE_PAGE}).")
+        lines.append(pricing.PriceLine(
+            description=f"{addon.name} for {target_licenses} licenses",
+            quantity=target_licenses,
+            unit_price_cents=pricing.yearly_unit_cents(addon.price_per_user_month_cents),
+            days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
+        ))
+    if not lines:
+        raise ServiceError(
+            "Your cart is empty: add licenses, choose a higher plan or add Screen Details."
+        )
+    all_addons = keep_addons + new_addons
+    return CartQuote(
+        plan=target, licenses=target_licenses, addons=all_addons, new_addons=new_addons,
+        lines=lines, discount_percent=discount, starts_new_term=new_term,
+        term_start=term_start, term_end=term_end, days=days, term_days=term_days,
+        yearly_price_cents=pricing.yearly_price_cents(
+            plan=target, licenses=target_licenses, addons=all_addons, discount_percent=discount,
+        ),
+    )
+
+
+def cart_quote_for(*, cart, subscription=None, today=None):
+    """Prices a saved cart for its account (the page and the checkout)."""
+    subscription = subscription or Subscription.objects.select_related("plan").get(account_id=cart.account_id)
+    return cart_quote(
+        subscription=subscription, plan=cart.plan, licenses=cart.licenses,
+        screen_details=cart.screen_details, discount_percent=discount_for(account=cart.account_id),
+        today=today,
+    )
+
+
+def cart_open(*, account, actor):
+    """The account's open cart (no paid order yet), made on first use. Admins share it."""
+    cart = selectors.open_cart(account=account)
+    if cart is None:
+        cart = Cart.objects.create(account=account, created_by=actor.user)
+    return cart
+
+
+def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
+    """Saves what the Admin put in the cart, after checking it against every rule."""
+    addons = {a.code: a for a in AddOn.objects.filter(code__in=addon_codes)}
+    for code in addon_codes:
+        addon = addons.get(code)
+        if addon is None:
+            raise ServiceError(f"Unknown add-on {code!r}.")
+        if addon.sales_channel == SalesChannel.STAFF:
+            raise ServiceError(
+                f"{addon.name} is sold by our staff: contact us for a quote ({QUOTE_PAGE})."
+            )
+    plan = None
+    if plan_code:
+        plan = Plan.objects.filter(code=plan_code).first()
+        if plan is None:
+            raise ServiceError(f"Unknown plan {plan_code!r}.")
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().get(pk=cart.pk)
+        if hasattr(cart, "order") and cart.order.state != OrderState.FAILED:
+            raise ServiceError("This cart has already been paid.")
+        subscription = Subscription.objects.select_related("plan").get(account_id=cart.account_id)
+        if plan is not None and plan.pk == subscription.plan_id and not starts_new_term(subscription):
+            plan = None
+        cart_quote(
+            subscription=subscription, plan=plan, licenses=licenses,
+            screen_details=SCREEN_DETAILS in addon_codes,
+            discount_percent=discount_for(account=cart.account_id),
+        )
+        cart.plan, cart.licenses = plan, licenses
+        cart.screen_details = SCREEN_DETAILS in addon_codes
+        cart.save(update_fields=["plan", "licenses", "screen_details", "updated_at"])
+    return cart
+
+
+@dataclass
+class CheckoutResult:
+    order: Order
+    replayed: bool = False
+
+    @property
+    def succeeded(self):
+        return self.order.state in (OrderState.PAID, OrderState.INVOICED)
+
+    @property
+    def error(self):
+        return "" if self.succeeded else self.order.failure_reason
+
+
+def _gateway_key(order):
+    """The gateway's idempotency key for this payment attempt. It only moves on after a
+    definitive decline: after a processing error or a timeout (outcome unknown) the retry reuses
+    it, so a charge that did go through is returned by the gateway, not made again."""
+    declined = order.payments.filter(state=PaymentState.DECLINED).count()
+    return f"order-{order.pk}-attempt-{declined + 1}"
+
+
+def _order_snapshot(order):
+    return {"order": order.pk, "state": order.state, "total_cents": order.total_cents}
+
+
+def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=PaymentMethod.CARD,
+                  card="", expected_total_cents=None):
+    """Pays the cart: one confirmed step that never charges twice.
+
+    The cart row is locked first, then the subscription row; one order per cart and one per
+    idempotency key are database constraints. A replay (the same key, or the same cart once
+    paid) returns the first order without charging again. The subscription changes only after
+    the payment succeeded; a declined card leaves it as it was and the order says why.
+    """
+    idempotency_key = (idempotency_key or "").strip()[:64]
+    if not idempotency_key:
+        raise ServiceError("This form has expired: reload the cart and confirm again.")
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().filter(pk=cart_id, account=account).first()
+        if cart is None:
+            raise ServiceError("This cart does not exist any more: reload the cart.")
+        replay = (
+            Order.objects.filter(account=account, idempotency_key=idempotency_key).first()
+            or Order.objects.filter(cart=cart).exclude(state=OrderState.FAILED).first()
+        )
+        if replay is not None:
+            return CheckoutResult(order=replay, replayed=True)
+
+        subscription = (
+            Subscription.objects.select_for_update(of=("self",)).select_related("plan")
+            .get(account=account)
+        )
+        quote = cart_quote_for(cart=cart, subscription=subscription)
+        if expected_total_cents is not None and int(expected_total_cents) != quote.total_cents:
+            raise ServiceError(
+                "The total changed since the cart was shown (prices, your discount or your "
+                "subscription changed). Check the new total and confirm again."
+            )
+        if payment_method == PaymentMethod.INVOICE and not invoice_eligible(account=account):
+            raise ServiceError(
+                "Paying by invoice is for accounts our staff have approved: pay by card, or contact us."
+            )
+        if payment_method == PaymentMethod.CARD and quote.total_cents > 0 and not card.strip():
+            raise ServiceError("Enter the card to charge.")
+
+        order = _order_place(cart=cart, quote=quote, actor=actor, idempotency_key=idempotency_key)
+        if payment_method == PaymentMethod.INVOICE:
+            order.state = OrderState.INVOICED
+            order.save(update_fields=["state"])
+            _subscription_apply(subscription=subscription, quote=quote, actor=actor, order=order)
+            invoice_issue_for_order(order=order, actor=actor, paid=False)
+            emails.send_order_confirmation(order=order)
+            return CheckoutResult(order=order)
+
+        if quote.total_cents > 0:
+            gateway = get_gateway()
+            result = gateway.charge(
+                amount_cents=quote.total_cents, card=card.strip(),
+                idempotency_key=_gateway_key(order),
+                description=f"Order {order.pk} of {account.name}",
+                metadata={"order": str(order.pk), "account": account.slug},
+            )
+            payment = Payment.objects.create(
+                order=order, gateway=gateway.name, reference=result.reference,
+                amount_cents=quote.total_cents, state=result.state, message=result.message[:300],
+            )
+            audit_record(
+                account=account, actor=actor, kind=f"payment.{result.state}",
+                summary=f"{gateway.name} payment of order {order.pk}: {result.state}",
+                after={"order": order.pk, "payment": payment.pk, "reference": result.reference,
+                       "amount_cents": payment.amount_cents, "message": result.message},
+            )
+            if result.state != ChargeState.SUCCEEDED:
+                order.state, order.failure_reason = OrderState.FAILED, result.message[:300]
+                order.save(update_fields=["state", "failure_reason"])
+                audit_record(
+                    account=account, actor=actor, kind="order.payment_failed",
+                    summary=f"Order {order.pk} not paid: {result.message}",
+                    after=_order_snapshot(order),
+                )
+                emails.send_payment_failed(order=order, message=result.message)
+                return CheckoutResult(order=order)
+
+        order.state, order.paid_at, order.failure_reason = OrderState.PAID, timezone.now(), ""
+        order.save(update_fields=["state", "paid_at", "failure_reason"])
+        audit_record(
+            account=account, actor=actor, kind="order.paid",
+            summary=f"Order {order.pk} paid", after=_order_snapshot(order),
+        )
+        _subscription_apply(subscription=subscription, quote=quote, actor=actor, order=order)
+        invoice_issue_for_order(order=order, actor=actor, paid=True)
+        emails.send_order_confirmation(order=order)
+    return CheckoutResult(order=order)
+
+
+def _order_place(*, cart, quote, actor, idempotency_key):
+    """The cart's order with its lines snapshotted. A cart whose earlier attempt was declined
+    keeps its one order (one per cart): it is priced again and tried with the new key."""
+    order = Order.objects.filter(cart=cart).first()
+    try:
+        with transaction.atomic():
+            if order is None:
+                order = Order.objects.create(
+                    account_id=cart.account_id, kind=OrderKind.CART, cart=cart,
+                    idempotency_key=idempotency_key, created_by=actor.user,
+                )
+            else:
+                order.lines.all().delete()
+                order.idempotency_key, order.state = idempotency_key, OrderState.PENDING
+                order.save(update_fields=["idempotency_key", "state"])
+    except IntegrityError:
+        # Only reachable without the cart lock (SQLite runs writers one at a time anyway).
+        raise ServiceError("This cart is being paid in another window: reload the page.") from None
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order, description=line.description, plan_code=line.plan_code,
+            addon_code=line.addon_code, quantity=line.quantity,
+            unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
+            discount_percent=line.discount_percent, amount_cents=line.amount_cents, sort_order=i,
+        )
+        for i, line in enumerate(quote.lines)
+    )
+    order.total_cents = quote.total_cents
+    order.save(update_fields=["total_cents"])
+    audit_record(
+        account=order.account, actor=actor, kind="order.placed",
+        summary=f"Order {order.pk} placed: {len(quote.lines)} lines",
+        after={**_order_snapshot(order), "lines": [line.description for line in quote.lines]},
+    )
+    return order
+
+
+def _subscription_apply(*, subscription, quote, actor, order):
+    """The purchase takes effect: plan, licenses and add-ons together (the add-ons' quantity is
+    the licenses, so they follow in the same transaction), a new term when starting one."""
+    before = subscription_snapshot(subscription)
+    subscription.plan, subscription.licenses = quote.plan, quote.licenses
+    fields = ["plan", "licenses", "updated_at"]
+    if quote.starts_new_term:
+        subscription.term_start, subscription.term_end = quote.term_start, quote.term_end
+        subscription.state = SubscriptionState.ACTIVE
+        fields += ["term_start", "term_end", "state"]
+        SubscriptionAddOn.objects.filter(subscription=subscription).exclude(
+            addon__in=quote.addons
+        ).delete()
+    for addon in quote.new_addons:
+        SubscriptionAddOn.objects.get_or_create(subscription=subscription, addon=addon)
+    subscription.save(update_fields=fields)
+    after = subscription_snapshot(subscription)
+    after["addons"] = sorted(addon.code for addon in quote.addons)
+    audit_record(
+        account=subscription.account, actor=actor, kind="subscription.purchased",
+        summary=f"Order {order.pk}: {quote.plan.name} x {quote.licenses}", before=before, after=after,
+    )
+    subscription_changed.send(sender=Subscription, account=subscription.account, actor=actor)

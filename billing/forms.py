@@ -1,0 +1,52 @@
+import uuid
+
+from django import forms
+
+from billing.cart import PaymentMethod
+from billing.models import AddOn, Plan
+
+KEEP_PLAN = ""
+
+
+class CartForm(forms.Form):
+    plan = forms.ChoiceField(label="Plan", required=False)
+    licenses = forms.IntegerField(label="Licenses", min_value=1, max_value=100_000)
+    addons = forms.MultipleChoiceField(label="Add-ons", required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, subscription, plans, addons, new_term, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [] if new_term else [(KEEP_PLAN, f"Keep {subscription.plan.name}")]
+        choices += [(p.code, f"{p.name} (${p.price_per_user_month_cents / 100:.0f}/user/month)")
+                    for p in plans if p.is_paid and p.pk != (None if new_term else subscription.plan_id)]
+        self.fields["plan"].choices = choices
+        # Every add-on is a valid value here so that the service can say why the staff-only
+        # ones are not in the cart; the page only offers the cart's.
+        self.fields["addons"].choices = [(a.code, a.name) for a in addons]
+
+
+class CheckoutForm(forms.Form):
+    cart = forms.IntegerField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    expected_total_cents = forms.IntegerField(widget=forms.HiddenInput)
+    payment_method = forms.ChoiceField(
+        label="Pay by", widget=forms.RadioSelect,
+        choices=[(PaymentMethod.CARD, "Card"), (PaymentMethod.INVOICE, "Invoice (net 30: check, wire, direct deposit)")],
+        initial=PaymentMethod.CARD,
+    )
+    card = forms.CharField(
+        label="Card", required=False, max_length=100,
+        help_text="Card number (sandbox test cards: see the README) or a Stripe payment method id.",
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+
+    @staticmethod
+    def new_key():
+        return uuid.uuid4().hex
+
+
+def load_catalogue():
+    """The plans on sale and every add-on, each loaded once for the cart page."""
+    plans = list(Plan.objects.filter(is_sold=True))
+    addons = list(AddOn.objects.prefetch_related("eligible_plans"))
+    return plans, addons

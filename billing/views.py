@@ -1,0 +1,153 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.actors import Actor
+from accounts.decorators import admin_required
+from accounts.services import ServiceError
+from billing import cart as carts
+from billing import selectors
+from billing.forms import KEEP_PLAN, CartForm, CheckoutForm, load_catalogue
+from billing.models import BillingProfile, Cart, Invoice, Order, OrderState
+
+
+def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
+    account = request.account
+    subscription = selectors.subscription_for(account=account)
+    current_addons = [row.addon for row in subscription.addons.select_related("addon")]
+    new_term = carts.starts_new_term(subscription)
+    plans, addons = load_catalogue()
+    cart = selectors.open_cart(account=account)
+    if cart is not None and cart.plan_id is None and cart.licenses is None and not cart.screen_details:
+        cart = None  # made by an update that was refused: nothing in it yet
+    quote, quote_error = None, ""
+    profile = BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account)
+    if cart is not None:
+        try:
+            quote = carts.cart_quote(
+                subscription=subscription, plan=cart.plan, licenses=cart.licenses,
+                screen_details=cart.screen_details,
+                discount_percent=profile.discount_percent,
+                current_addons=current_addons,
+                screen_details_addon=next((a for a in addons if a.code == carts.SCREEN_DETAILS), None),
+            )
+        except ServiceError as error:
+            quote_error = str(error)
+    if cart_form is None:
+        initial = {
+            "plan": (cart.plan.code if cart and cart.plan else
+                     (subscription.plan.code if new_term and subscription.plan.is_paid else KEEP_PLAN)),
+            "licenses": (cart.licenses if cart and cart.licenses else
+                         max(subscription.licenses, 5) if new_term else subscription.licenses),
+            "addons": [carts.SCREEN_DETAILS] if cart and cart.screen_details else [],
+        }
+        cart_form = CartForm(initial=initial, subscription=subscription, plans=plans,
+                             addons=addons, new_term=new_term)
+    eligible = profile.invoice_eligible
+    if checkout_form is None and quote is not None:
+        checkout_form = CheckoutForm(initial={
+            "cart": cart.pk, "idempotency_key": CheckoutForm.new_key(),
+            "expected_total_cents": quote.total_cents,
+        })
+    elif checkout_form is not None and quote is not None:
+        # A new key for the next attempt; the total the Admin now sees.
+        data = checkout_form.data.copy()
+        data["idempotency_key"] = CheckoutForm.new_key()
+        data["expected_total_cents"] = quote.total_cents
+        data["card"] = ""  # never echo a card number back into the page
+        errors = checkout_form.errors
+        checkout_form = CheckoutForm(data)
+        checkout_form._errors = errors
+    return render(request, "billing/cart.html", {
+        "subscription": subscription, "current_addons": current_addons, "new_term": new_term,
+        "cart": cart, "quote": quote, "quote_error": quote_error, "cart_form": cart_form,
+        "checkout_form": checkout_form, "invoice_eligible": eligible,
+        "cart_addons": [a for a in addons if a.sales_channel == "cart"],
+        "staff_addons": [a for a in addons if a.sales_channel == "staff"],
+        "current_addon_codes": {a.code for a in current_addons},
+    }, status=status)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def cart(request):
+    if request.method == "GET":
+        return _cart_page(request)
+    subscription = selectors.subscription_for(account=request.account)
+    plans, addons = load_catalogue()
+    form = CartForm(request.POST, subscription=subscription, plans=plans, addons=addons,
+                    new_term=carts.starts_new_term(subscription))
+    if form.is_valid():
+        actor = Actor.for_user(request.user)
+        try:
+            carts.cart_update(
+                cart=carts.cart_open(account=request.account, actor=actor),
+                plan_code=form.cleaned_data["plan"] or None,
+                licenses=form.cleaned_data["licenses"],
+                addon_codes=form.cleaned_data["addons"], actor=actor,
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("cart")
+    return _cart_page(request, cart_form=form, status=400)
+
+
+@admin_required
+@require_POST
+def checkout(request):
+    form = CheckoutForm(request.POST)
+    if form.is_valid():
+        # Another account's cart id is a 404, like every other object of another account.
+        get_object_or_404(Cart, pk=form.cleaned_data["cart"], account=request.account)
+        try:
+            result = carts.cart_checkout(
+                account=request.account, cart_id=form.cleaned_data["cart"],
+                actor=Actor.for_user(request.user),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                payment_method=form.cleaned_data["payment_method"],
+                card=form.cleaned_data["card"],
+                expected_total_cents=form.cleaned_data["expected_total_cents"],
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            if result.succeeded:
+                if not result.replayed:
+                    messages.success(request, f"Thank you: order {result.order.pk} is confirmed.")
+                return redirect("order", order_id=result.order.pk)
+            form.add_error("card", result.error)
+    return _cart_page(request, checkout_form=form, status=400)
+
+
+@admin_required
+def order(request, order_id):
+    order = get_object_or_404(
+        Order.objects.prefetch_related("lines", "invoices__series"),
+        pk=order_id, account=request.account,
+    )
+    return render(request, "billing/order.html", {"order": order, "OrderState": OrderState})
+
+
+@admin_required
+def invoice(request, invoice_id):
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("series", "account", "credit_note_for__series")
+        .prefetch_related("lines"),
+        pk=invoice_id, account=request.account,
+    )
+    return render(request, "billing/invoice.html", {"invoice": invoice})
+
+
+@admin_required
+def billing(request):
+    account = request.account
+    subscription = selectors.subscription_for(account=account)
+    return render(request, "billing/billing.html", {
+        "subscription": subscription,
+        "addons": [row.addon for row in subscription.addons.select_related("addon")],
+        "invoices": selectors.invoices_for(account=account),
+        "orders": selectors.orders_for(account=account)[:10],
+    })
+
+
