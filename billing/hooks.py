@@ -8,3 +8,7 @@ by re-reading compliance; support by giving or taking the Digital support plan.
 from django.dispatch import Signal
 
 subscription_changed = Signal()
+
+# ``quote_accepted(account, quote, actor)`` is sent (inside the transaction) when staff turn an
+# accepted Premier or Signature support quote into the support plan: support activates the plan.
+quote_accepted = Signal()
