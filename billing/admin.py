@@ -28,3 +28,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_select_related = ["account", "plan"]
     search_fields = ["account__name", "account__slug"]
     inlines = [SubscriptionAddOnInline]
+
+
+# The subscription lifecycle's admin (quotes queue, discounts, notices) lives beside it.
+from billing import lifecycle_admin  # noqa: E402,F401

@@ -73,7 +73,7 @@ def admin_emails(*, account):
     )
 
 
-def _email_after_commit(*, recipients, subject, template, context):
+def email_after_commit(*, recipients, subject, template, context):
     if not recipients:
         return
     context = {**context, "site_url": settings.SITE_URL.rstrip("/")}
@@ -96,11 +96,11 @@ def _notice_send_once(*, subscription, kind, about, subject, template, context, 
             )
     except IntegrityError:
         return False
-    _email_after_commit(recipients=recipients, subject=subject, template=template, context=context)
+    email_after_commit(recipients=recipients, subject=subject, template=template, context=context)
     return True
 
 
-def _changed(subscription, actor):
+def notify_subscription_changed(subscription, actor):
     # Re-read so that receivers (licensing, support) see the subscription as it now is.
     account = Subscription.objects.select_related("account").get(pk=subscription.pk).account
     subscription_changed.send(sender=Subscription, account=account, actor=actor)
@@ -223,7 +223,7 @@ def trials_expire(*, actor, now=None):
                 summary=f"Trial ended without a purchase: moved to {free.name} ({free.max_users} users)",
                 before=subscription_snapshot(before), after=subscription_snapshot(after[before.pk]),
             )
-            _changed(before, actor)
+            notify_subscription_changed(before, actor)
     return len(expiring)
 
 
@@ -394,7 +394,7 @@ def scheduled_change_set(*, subscription, actor, plan=None, licenses=None, cance
             after=_change_snapshot(change) | {"state": subscription.state},
         )
         if subscription.state != before_state:
-            _changed(subscription, actor)
+            notify_subscription_changed(subscription, actor)
     return change
 
 
@@ -429,7 +429,7 @@ def scheduled_change_withdraw(*, subscription, actor):
             before=before, after={"scheduled_change": None, "state": subscription.state},
         )
         if subscription.state != before_state:
-            _changed(subscription, actor)
+            notify_subscription_changed(subscription, actor)
 
 
 # --- 4. past due ------------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ def invoices_mark_past_due(*, actor, now=None):
                 summary="Subscription past due: an invoice is overdue",
                 before={"state": subscription.state}, after={"state": SubscriptionState.PAST_DUE},
             )
-            _changed(subscription, actor)
+            notify_subscription_changed(subscription, actor)
         unnoticed = (
             Invoice.objects.select_related("account__subscription", "series")
             .filter(state=InvoiceState.PAST_DUE)
@@ -516,7 +516,7 @@ def subscription_refresh_payment_state(*, subscription, actor):
                     f"{'past due' if owes else 'settled'})",
             before={"state": before}, after={"state": subscription.state},
         )
-        _changed(subscription, actor)
+        notify_subscription_changed(subscription, actor)
     return subscription
 
 
@@ -594,7 +594,7 @@ def subscription_renew(*, subscription, actor, today=None):
                 summary=f"Cancelled at renewal: moved to {free.name} on {format_day(ended_on)}",
                 before=before, after=subscription_snapshot(subscription),
             )
-            _changed(subscription, actor)
+            notify_subscription_changed(subscription, actor)
             return "moved_to_free"
 
         term_start = subscription.term_end
@@ -640,7 +640,7 @@ def subscription_renew(*, subscription, actor, today=None):
             after=subscription_snapshot(subscription) | {"order": order.pk, "invoice": invoice.pk,
                                                          "total_cents": order.total_cents},
         )
-        _changed(subscription, actor)
+        notify_subscription_changed(subscription, actor)
     return "renewed"
 
 
@@ -670,6 +670,15 @@ def subscriptions_renew(*, actor, today=None):
 # --- 7. discounts ---------------------------------------------------------------------------------
 
 
+def discount_problem(*, percent, reason):
+    """Why a discount cannot be set, or None. The admin's form shows the same words."""
+    if percent is None or not Decimal(0) <= percent <= Decimal(100):
+        return "A discount is between 0 and 100 percent."
+    if percent and not (reason or "").strip():
+        return "Say why the account gets a discount (e.g. nonprofit)."
+    return None
+
+
 def billing_profile_set_discount(*, account, percent, reason, actor):
     """Staff set the account's discount (e.g. 20% nonprofit); the cart and the renewals apply it
     to every line, and every line records it."""
@@ -677,11 +686,10 @@ def billing_profile_set_discount(*, account, percent, reason, actor):
         percent = Decimal(str(percent)).quantize(Decimal("0.01"))
     except ArithmeticError:
         raise ServiceError(f"{percent!r} is not a percentage.") from None
-    if not Decimal(0) <= percent <= Decimal(100):
-        raise ServiceError("A discount is between 0 and 100 percent.")
     reason = (reason or "").strip()
-    if percent and not reason:
-        raise ServiceError("Say why the account gets a discount (e.g. nonprofit).")
+    problem = discount_problem(percent=percent, reason=reason)
+    if problem:
+        raise ServiceError(problem)
     with transaction.atomic():
         BillingProfile.objects.get_or_create(account=account)
         profile = BillingProfile.objects.select_for_update().get(account=account)
