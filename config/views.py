@@ -4,14 +4,14 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from billing.models import AddOn
 from billing.selectors import legacy_plans, sold_plans
 from support.models import SupportPlan
 
 
-@require_GET
+@require_safe
 def pricing(request):
     plans = list(sold_plans())
     addons = list(AddOn.objects.prefetch_related("eligible_plans"))
@@ -55,7 +55,7 @@ def _task_queue_ok():
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     db_ok, db_detail = _database_ok()
     queue_ok, queue_detail = _task_queue_ok()
