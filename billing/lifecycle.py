@@ -14,7 +14,7 @@ The rules, each in one function:
 """
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -25,12 +25,11 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from accounts.services import ServiceError, audit_record
 from billing.hooks import subscription_changed
+from billing.invoices import invoice_issue_for_order
 from billing.models import (
     BillingNotice,
     BillingProfile,
     Invoice,
-    InvoiceLine,
-    InvoiceSeries,
     InvoiceState,
     NoticeKind,
     Order,
@@ -43,6 +42,7 @@ from billing.models import (
     SubscriptionAddOn,
     SubscriptionState,
 )
+from billing.pricing import line_amount_cents, yearly_unit_cents
 from billing.services import TERM, subscription_snapshot
 
 FREE_PLAN_CODE = "free"
@@ -112,62 +112,18 @@ def discount_percent_for(*, account):
     return profile.discount_percent if profile else Decimal("0")
 
 
-def line_amount_cents(*, quantity, unit_price_cents, days, term_days, discount_percent):
-    """One line's amount: quantity x yearly unit price x days / term days, less the discount,
-    in Decimal and rounded once (half up) to whole cents.
-
-    The renewal charges a whole term (days == term_days); a quote's change is co-termed to the
-    current term, charged for the days left.
-    """
-    amount = (
-        Decimal(quantity) * Decimal(unit_price_cents) * Decimal(days) / Decimal(term_days)
-        * (Decimal(100) - Decimal(discount_percent)) / Decimal(100)
-    )
-    return int(amount.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
 def addon_yearly_price_cents(row):
     """A subscription add-on's price per user per year: its quote's, else the list price."""
     if row.unit_price_cents is not None:
         return row.unit_price_cents
-    return (row.addon.price_per_user_month_cents or 0) * 12
+    return yearly_unit_cents(row.addon.price_per_user_month_cents)
 
 
-def invoice_issue(*, order, actor, subscription=None, term_start=None):
-    """The one place the lifecycle issues an invoice: open, payable net 30.
-
-    SWAP POINT: until the invoice service (billing/invoices.py, gapless numbering) is on main this
-    numbers the invoice itself under a row lock of its series. The lead replaces the body with
-    ``invoice_issue_for_order(order=order, actor=actor, paid=False, due_days=30)`` and keeps the
-    subscription/term_start stamp below (it is what makes one invoice per term a DB rule).
-    """
-    now = timezone.now()
-    series, _ = InvoiceSeries.objects.get_or_create(code="INV")
-    series = InvoiceSeries.objects.select_for_update().get(pk=series.pk)
-    number = series.next_number
-    series.next_number = number + 1
-    series.save(update_fields=["next_number"])
-    invoice = Invoice.objects.create(
-        account=order.account, order=order, series=series, number=number,
-        state=InvoiceState.OPEN, subscription=subscription, term_start=term_start,
-        total_cents=order.total_cents, issued_at=now, due_at=now + timedelta(days=INVOICE_DUE_DAYS),
-    )
-    InvoiceLine.objects.bulk_create([
-        InvoiceLine(
-            invoice=invoice, description=line.description, quantity=line.quantity,
-            unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
-            discount_percent=line.discount_percent, amount_cents=line.amount_cents,
-            sort_order=line.sort_order,
-        )
-        for line in order.lines.all()
-    ])
-    audit_record(
-        account=order.account, actor=actor, kind="invoice.issued",
-        summary=f"Invoice {invoice.display_number} issued for order {order.pk}",
-        after={"invoice": invoice.pk, "number": invoice.display_number,
-               "total_cents": invoice.total_cents, "due_at": invoice.due_at.isoformat()},
-    )
-    return invoice
+def invoice_issue(*, order, actor):
+    """The lifecycle's invoices (renewals, quotes): open, payable net 30, numbered by the invoice
+    service (gapless per series). A renewal order's invoice carries (subscription, term start):
+    one per term, by the database."""
+    return invoice_issue_for_order(order=order, actor=actor, paid=False, due_days=INVOICE_DUE_DAYS)
 
 
 def has_past_due_invoice(*, account):
@@ -529,7 +485,7 @@ def _renewal_lines(*, subscription, term_start, term_end, discount_percent):
     term_days = (term_end - term_start).days
     period = f"{term_start:%Y-%m-%d} to {term_end:%Y-%m-%d}"
     plan = subscription.plan
-    unit = plan.price_per_user_month_cents * 12
+    unit = yearly_unit_cents(plan.price_per_user_month_cents)
     lines = [OrderLine(
         description=f"{plan.name}, {subscription.licenses} licenses, {period}",
         plan_code=plan.code, quantity=subscription.licenses, unit_price_cents=unit,
@@ -627,9 +583,7 @@ def subscription_renew(*, subscription, actor, today=None):
         for line in lines:
             line.order = order
         OrderLine.objects.bulk_create(lines)
-        invoice = invoice_issue(
-            order=order, actor=actor, subscription=subscription, term_start=term_start
-        )
+        invoice = invoice_issue(order=order, actor=actor)
         audit_record(
             account=subscription.account, actor=actor, kind="subscription.renewed",
             summary=(
@@ -656,7 +610,7 @@ def subscriptions_renew(*, actor, today=None):
         while True:
             try:
                 outcome = subscription_renew(subscription=subscription, actor=actor, today=today)
-            except IntegrityError:
+            except (IntegrityError, ServiceError):
                 # Another worker renewed this term first: its order/invoice won the constraint.
                 outcome = None
             if outcome is None:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import lifecycle
+from billing import lifecycle, pricing
 from billing.hooks import quote_accepted
 from billing.models import (
     AddOn,
@@ -152,14 +152,15 @@ def quote_decline(*, quote, actor):
 
 
 def coterm_days(*, subscription, today):
-    """(days charged, days of the term) for something bought today: the days left of the current
-    term, or a whole new annual term when there is none (trial, Free).
-
-    TODO(lead): the cart's pricing module (billing/pricing.py) owns the proration formula; when it
-    is on main this should call it so both use the same one."""
+    """(days charged, days of the term) for something bought today, by the cart's formula
+    (billing/pricing.py): the days left of the current term, or a whole new annual term when there
+    is none (trial, Free)."""
     if subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid and subscription.term_end:
-        return (subscription.term_end - today).days, (subscription.term_end - subscription.term_start).days
-    days = (today + TERM - today).days
+        return (
+            pricing.days_left(today=today, term_end=subscription.term_end),
+            pricing.term_days(term_start=subscription.term_start, term_end=subscription.term_end),
+        )
+    days = pricing.term_days(term_start=today, term_end=today + TERM)
     return days, days
 
 
@@ -210,7 +211,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         lines.append(OrderLine(
             description=description, quantity=quantity, unit_price_cents=unit, days=days,
             term_days=term_days, discount_percent=discount, sort_order=len(lines),
-            amount_cents=lifecycle.line_amount_cents(
+            amount_cents=pricing.line_amount_cents(
                 quantity=quantity, unit_price_cents=unit, days=days, term_days=term_days,
                 discount_percent=discount,
             ),
