@@ -49,7 +49,7 @@ def _quote_snapshot(quote):
 
 
 def _locked(quote):
-    return Quote.objects.select_for_update().select_related("account", "plan").get(pk=quote.pk)
+    return Quote.objects.select_for_update(of=("self",)).select_related("account", "plan").get(pk=quote.pk)
 
 
 def _audit(quote, actor, kind, summary, before=None):
