@@ -186,6 +186,17 @@ def trials_expire(*, actor, now=None):
 # --- 2. notices -------------------------------------------------------------------------------------
 
 
+def _notices_sent(subscriptions):
+    """(subscription, kind, date) of the notices already sent to these subscriptions, in one
+    query, so that a daily run skips them without trying. The unique constraint still decides
+    when two runs race."""
+    return set(
+        BillingNotice.objects.filter(
+            subscription__in=[s.pk for s in subscriptions], invoice__isnull=True
+        ).values_list("subscription_id", "kind", "about")
+    )
+
+
 def notices_send(*, now=None):
     """Sends the trial-ending (3 days, 1 day) and renewal-coming (30 days) notices that are due
     and were not sent yet. A job that ran late still sends the most recent one due, never both
@@ -197,6 +208,8 @@ def notices_send(*, now=None):
         state=SubscriptionState.TRIALING, trial_ends_at__gt=now,
         trial_ends_at__lt=now + timedelta(days=TRIAL_NOTICE_DAYS + 1),
     )
+    trials = list(trials)
+    sent_before = _notices_sent(trials)
     for subscription in trials:
         ends_on = timezone.localdate(subscription.trial_ends_at)
         days_left = (ends_on - today).days
@@ -206,6 +219,8 @@ def notices_send(*, now=None):
             NoticeKind.TRIAL_ENDING_1_DAY if days_left <= TRIAL_LAST_NOTICE_DAYS
             else NoticeKind.TRIAL_ENDING_3_DAYS
         )
+        if (subscription.pk, kind, ends_on) in sent_before:
+            continue
         with transaction.atomic():
             sent += _notice_send_once(
                 subscription=subscription, kind=kind, about=ends_on,
@@ -214,11 +229,18 @@ def notices_send(*, now=None):
                 context={"subscription": subscription, "ends_on": format_day(ends_on),
                          "days_left": days_left},
             )
-    renewing = Subscription.objects.select_related("account", "plan", "scheduled_change__plan").filter(
-        state__in=RENEWING_STATES, plan__is_paid=True, term_end__gt=today,
-        term_end__lte=today + timedelta(days=RENEWAL_NOTICE_DAYS),
+    renewing = list(
+        Subscription.objects.select_related("account", "plan", "scheduled_change__plan")
+        .prefetch_related("addons__addon")
+        .filter(
+            state__in=RENEWING_STATES, plan__is_paid=True, term_end__gt=today,
+            term_end__lte=today + timedelta(days=RENEWAL_NOTICE_DAYS),
+        )
     )
+    sent_before = _notices_sent(renewing)
     for subscription in renewing:
+        if (subscription.pk, NoticeKind.RENEWAL_COMING, subscription.term_end) in sent_before:
+            continue
         change = getattr(subscription, "scheduled_change", None)
         with transaction.atomic():
             sent += _notice_send_once(
@@ -235,7 +257,7 @@ def notices_send(*, now=None):
                     "renews_on": format_day(subscription.term_end),
                     "last_day": format_day(cancellation_last_day(subscription=subscription)),
                     "can_still_cancel": today <= cancellation_last_day(subscription=subscription),
-                    "addons": list(subscription.addons.select_related("addon")),
+                    "addons": list(subscription.addons.all()),
                 },
             )
     return sent
