@@ -1,23 +1,27 @@
 from django import forms
 
 from billing.lifecycle import lower_plans_for
-from billing.models import Plan, QuoteTopic
+from billing.models import QuoteTopic
 
 
 class ScheduleChangeForm(forms.Form):
-    """Fewer licenses and/or a lower plan, from the renewal on."""
+    """Fewer licenses and/or a lower plan, from the renewal on. ``cleaned_data["plan"]`` is the
+    chosen Plan, or None to keep the current one."""
 
-    plan = forms.ModelChoiceField(
-        queryset=Plan.objects.none(), required=False, empty_label="Keep the current plan",
-        label="Plan at renewal",
-    )
+    plan = forms.TypedChoiceField(required=False, label="Plan at renewal", empty_value=None)
     licenses = forms.IntegerField(min_value=1, required=False, label="Licenses at renewal")
 
     def __init__(self, *args, subscription, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["plan"].queryset = Plan.objects.filter(
-            pk__in=[p.pk for p in lower_plans_for(subscription=subscription)]
-        ).exclude(pk=subscription.plan_id)
+        # One query for the plans, which the page renders and the POST checks against.
+        self.plans = {
+            p.code: p for p in lower_plans_for(subscription=subscription)
+            if p.pk != subscription.plan_id
+        }
+        self.fields["plan"].choices = [("", "Keep the current plan")] + [
+            (code, plan.name) for code, plan in self.plans.items()
+        ]
+        self.fields["plan"].coerce = self.plans.get
         self.fields["licenses"].widget.attrs["placeholder"] = str(subscription.licenses)
 
 

@@ -58,7 +58,7 @@ def test_after_the_deadline_the_panel_says_it_is_too_late(admin):
 
 def test_the_panel_renders_in_a_fixed_number_of_queries(admin, django_assert_max_num_queries):
     user = admin.account.memberships.get().user
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(2):
         render_panel(admin.account, user)
 
 
@@ -92,7 +92,7 @@ def test_cancellation_is_refused_while_an_invoice_is_past_due(admin):
 
 def test_an_admin_schedules_fewer_licenses_on_a_lower_plan(admin):
     essentials = Plan.objects.get(code="essentials")
-    response = admin.post("/billing/schedule/", {"plan": essentials.pk, "licenses": "7"})
+    response = admin.post("/billing/schedule/", {"plan": "essentials", "licenses": "7"})
     assert "Change scheduled for the renewal on 15 April 2027." in said(response)
     change = ScheduledChange.objects.get()
     assert (change.plan, change.licenses) == (essentials, 7)
@@ -100,8 +100,7 @@ def test_an_admin_schedules_fewer_licenses_on_a_lower_plan(admin):
 
 
 def test_a_higher_plan_is_not_offered(admin):
-    professional = Plan.objects.get(code="professional")
-    response = admin.post("/billing/schedule/", {"plan": professional.pk, "licenses": "7"})
+    response = admin.post("/billing/schedule/", {"plan": "professional", "licenses": "7"})
     assert "Select a valid choice" in said(response)[0]
     assert not ScheduledChange.objects.exists()
 
