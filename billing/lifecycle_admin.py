@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from accounts.actors import Actor
 from accounts.services import ServiceError
 from billing import lifecycle, quotes
-from billing.models import BillingNotice, BillingProfile, Quote, QuoteState
+from billing.models import BillingNotice, BillingProfile, Quote, QuoteState, ScheduledChange
 
 
 class QuoteAdminForm(forms.ModelForm):
@@ -155,6 +155,23 @@ class BillingNoticeAdmin(admin.ModelAdmin):
     list_select_related = ["subscription__account", "invoice__series"]
     search_fields = ["subscription__account__name", "subscription__account__slug"]
     show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScheduledChange)
+class ScheduledChangeAdmin(admin.ModelAdmin):
+    """What renews differently, for staff answering "what happens at my renewal?". Read-only:
+    the customer's Admin schedules and withdraws on the Billing page."""
+
+    list_display = ["subscription", "plan", "licenses", "cancel_to_free", "requested_by", "requested_at"]
+    list_filter = ["cancel_to_free"]
+    list_select_related = ["subscription__account", "subscription__plan", "plan", "requested_by"]
+    search_fields = ["subscription__account__name", "subscription__account__slug"]
 
     def has_add_permission(self, request):
         return False

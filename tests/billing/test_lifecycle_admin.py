@@ -98,3 +98,14 @@ def test_the_lifecycle_jobs_are_registered_once_and_runnable_as_commands():
         assert Schedule.objects.filter(name=name).count() == 1
         assert Schedule.objects.get(name=name).func == func
         call_command(name)
+
+
+def test_staff_see_scheduled_changes_and_notices_read_only(staff_client):
+    from billing.models import ScheduledChange
+
+    account, _ = make_account(plan="professional", licenses=10)
+    ScheduledChange.objects.create(subscription=account.subscription, licenses=6)
+    listing = staff_client.get("/admin/billing/scheduledchange/")
+    assert listing.status_code == 200 and account.name in listing.text
+    assert staff_client.get("/admin/billing/billingnotice/").status_code == 200
+    assert staff_client.get("/admin/billing/scheduledchange/add/").status_code == 403
