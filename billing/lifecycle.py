@@ -172,14 +172,16 @@ def trials_expire(*, actor, now=None):
         )
         SubscriptionAddOn.objects.filter(subscription_id__in=ids).delete()
         ScheduledChange.objects.filter(subscription_id__in=ids).delete()
-        after = {s.pk: s for s in Subscription.objects.select_related("plan").filter(pk__in=ids)}
+        after = {
+            s.pk: s for s in Subscription.objects.select_related("plan", "account").filter(pk__in=ids)
+        }
         for before in expiring:
             audit_record(
                 account=before.account, actor=actor, kind="subscription.trial_expired",
                 summary=f"Trial ended without a purchase: moved to {free.name} ({free.max_users} users)",
                 before=subscription_snapshot(before), after=subscription_snapshot(after[before.pk]),
             )
-            notify_subscription_changed(before, actor)
+            subscription_changed.send(sender=Subscription, account=after[before.pk].account, actor=actor)
     return len(expiring)
 
 
