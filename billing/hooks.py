@@ -9,6 +9,7 @@ from django.dispatch import Signal
 
 subscription_changed = Signal()
 
-# ``quote_accepted(account, quote, actor)`` is sent (inside the transaction) when staff turn an
-# accepted Premier or Signature support quote into the support plan: support activates the plan.
+# ``quote_accepted(quote, actor, account)`` is sent (inside the transaction) when staff turn an
+# accepted Premier or Signature quote into its support plan (``billing.quotes.quote_fulfil``);
+# support activates Premier or Signature from it.
 quote_accepted = Signal()
