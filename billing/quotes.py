@@ -184,6 +184,11 @@ def quote_fulfil(*, quote, actor, today=None):
                 reason=f"nonprofit (quote {quote.pk})", actor=actor,
             )
         else:
+            subscription = Subscription.objects.select_related("plan").get(account=quote.account)
+            if subscription.is_trial or not subscription.plan.is_paid:
+                raise ServiceError(
+                    f"{quote.get_topic_display()} needs a paid plan: the account has none yet."
+                )
             quote_accepted.send(sender=Quote, account=quote.account, quote=quote, actor=actor)
         quote.state = QuoteState.FULFILLED
         quote.handled_by = actor.user

@@ -184,6 +184,18 @@ def test_a_support_quote_sends_quote_accepted_for_the_support_app(staff):
         quote_accepted.disconnect(listener)
     assert heard == [(account.pk, "signature")]
     assert not Order.objects.exists()
+    # The support app answers the hook: the account now has Signature support from this quote.
+    from support.models import AccountSupportPlan
+
+    assert AccountSupportPlan.objects.get(quote=quote).plan.code == "signature"
+
+
+def test_a_support_quote_needs_a_paid_plan(staff, trial_account):
+    account, _ = trial_account
+    quote = accepted_quote(account, staff, "premier", price_cents=500_000)
+    with pytest.raises(ServiceError, match="needs a paid plan"):
+        quote_fulfil(quote=quote, actor=staff)
+    assert Quote.objects.get(pk=quote.pk).state == "accepted"
 
 
 def test_an_addon_needs_a_paid_plan(staff, trial_account):
