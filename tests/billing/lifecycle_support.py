@@ -44,12 +44,3 @@ def past_due_invoice(account):
     invoice.save(update_fields=["state"])
     return invoice
 
-
-def ensure_catalogue():
-    """Transactional tests run after others have flushed the tables, the seeded catalogue too:
-    seed it again with the data migration's own function."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("billing.migrations.0002_seed_catalogue").seed(apps, None)

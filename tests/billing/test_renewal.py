@@ -20,7 +20,6 @@ from billing.models import Invoice, Order, Plan, ScheduledChange, Subscription
 from tests.billing.lifecycle_support import (
     JOB,
     add_addon,
-    ensure_catalogue,
     paid_account_since,
     past_due_invoice,
 )
@@ -150,9 +149,8 @@ def test_the_renewal_command(account, capsys):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_renewing_at_once_issue_one_invoice_and_apply_the_change_once():
-    ensure_catalogue()
     account, admin = paid_account_since(TERM_START, plan="essentials_plus", licenses=20)
     scheduled_change_set(
         subscription=account.subscription, actor=Actor.for_user(admin), licenses=10, today=TERM_START
