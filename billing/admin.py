@@ -133,3 +133,5 @@ class InvoiceAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{invoice}: {error}", messages.ERROR)
             else:
                 self.message_user(request, f"{invoice} {done}.")
+# The subscription lifecycle's admin (quotes queue, discounts, notices) lives beside it.
+from billing import lifecycle_admin  # noqa: E402,F401

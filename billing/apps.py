@@ -11,3 +11,13 @@ class BillingConfig(AppConfig):
 
         # Sign-up and provisioning cross from accounts into billing through this hook.
         account_created.connect(receivers.start_subscription_for_new_account)
+
+        # The subscription lifecycle's jobs (billing/lifecycle.py), one schedule each.
+        from django_q.models import Schedule
+
+        from accounts.jobs import register_job
+
+        register_job("expire_trials", "billing.tasks.expire_trials", Schedule.HOURLY)
+        register_job("send_billing_notices", "billing.tasks.send_billing_notices", Schedule.DAILY)
+        register_job("mark_invoices_past_due", "billing.tasks.mark_invoices_past_due", Schedule.DAILY)
+        register_job("renew_subscriptions", "billing.tasks.renew_subscriptions", Schedule.DAILY)

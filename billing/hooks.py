@@ -9,6 +9,7 @@ from django.dispatch import Signal
 
 subscription_changed = Signal()
 
-# ``quote_accepted(quote, actor)`` is sent when staff accept a quote; support activates Premier
-# or Signature from it.
+# ``quote_accepted(quote, actor, account)`` is sent (inside the transaction) when staff turn an
+# accepted Premier or Signature quote into its support plan (``billing.quotes.quote_fulfil``);
+# support activates Premier or Signature from it.
 quote_accepted = Signal()

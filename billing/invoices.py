@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing import emails
-from billing.hooks import subscription_changed
 from billing.models import (
     Invoice,
     InvoiceLine,
@@ -24,7 +23,6 @@ from billing.models import (
     OrderKind,
     OrderState,
     Subscription,
-    SubscriptionState,
 )
 
 INVOICE_SERIES = "INV"
@@ -137,24 +135,18 @@ def invoice_mark_paid(*, invoice, actor, paid_at=None):
                     summary=f"Order {order.pk} paid by invoice {invoice.display_number}",
                     after={"order": order.pk, "state": order.state},
                 )
-        _reactivate_if_nothing_past_due(account=invoice.account, actor=actor)
+        _refresh_payment_state(account=invoice.account, actor=actor)
     return invoice
 
 
-def _reactivate_if_nothing_past_due(*, account, actor):
-    subscription = Subscription.objects.select_for_update().filter(account=account).first()
-    if subscription is None or subscription.state != SubscriptionState.PAST_DUE:
-        return
-    if Invoice.objects.filter(account=account, state=InvoiceState.PAST_DUE).exists():
-        return
-    subscription.state = SubscriptionState.ACTIVE
-    subscription.save(update_fields=["state", "updated_at"])
-    audit_record(
-        account=account, actor=actor, kind="subscription.reactivated",
-        summary="No invoice is past due any more: the subscription is active again",
-        before={"state": SubscriptionState.PAST_DUE}, after={"state": SubscriptionState.ACTIVE},
-    )
-    subscription_changed.send(sender=Subscription, account=account, actor=actor)
+def _refresh_payment_state(*, account, actor):
+    # lifecycle.py imports this module, so the import is local. The rule (past due while an
+    # invoice is past due; active, or cancelled at term end, once none is) lives there.
+    from billing.lifecycle import subscription_refresh_payment_state
+
+    subscription = Subscription.objects.filter(account=account).first()
+    if subscription is not None:
+        subscription_refresh_payment_state(subscription=subscription, actor=actor)
 
 
 def invoice_void_with_credit_note(*, invoice, actor, reason=""):
@@ -201,4 +193,5 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
             summary=f"Credit note {credit_note.display_number} for {invoice.display_number}",
             after=_snapshot(credit_note), reason=reason,
         )
+        _refresh_payment_state(account=invoice.account, actor=actor)
     return credit_note

@@ -136,6 +136,11 @@ class SubscriptionAddOn(models.Model):
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="addons")
     addon = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="+")
+    # ActivConnect and Data History have no list price: the price agreed on their quote is kept
+    # here so that the renewal charges it again. Empty: the catalogue's list price.
+    unit_price_cents = models.BigIntegerField(
+        null=True, blank=True, help_text="per user per year, from its quote; empty: list price"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -440,3 +445,40 @@ class Quote(models.Model):
 
     def __str__(self):
         return f"{self.get_topic_display()} quote for {self.account}"
+
+
+class NoticeKind(models.TextChoices):
+    TRIAL_ENDING_3_DAYS = "trial_ending_3_days", "Trial ends in 3 days"
+    TRIAL_ENDING_1_DAY = "trial_ending_1_day", "Trial ends tomorrow"
+    RENEWAL_COMING = "renewal_coming", "Renewal in 30 days"
+    PAYMENT_OVERDUE = "payment_overdue", "Payment overdue"
+
+
+class BillingNotice(models.Model):
+    """A billing email that was sent. The unique constraints make each notice go out once, even
+    when its job runs twice, late, or on two workers at the same time."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=24, choices=NoticeKind.choices)
+    about = models.DateField(help_text="the trial end, the anniversary or the invoice's due date")
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    recipients = models.TextField(blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "kind", "about"], condition=models.Q(invoice__isnull=True),
+                name="one_notice_per_subscription_kind_date",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "kind"], condition=models.Q(invoice__isnull=False),
+                name="one_notice_per_invoice_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.about}) to {self.subscription}"

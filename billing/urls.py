@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import lifecycle_views, views
 
 urlpatterns = [
     path("cart/", views.cart, name="cart"),
@@ -8,4 +8,15 @@ urlpatterns = [
     path("billing/", views.billing, name="billing"),
     path("billing/orders/<int:order_id>/", views.order, name="order"),
     path("billing/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    # The subscription's lifecycle (billing/lifecycle_views.py): renewal changes and quotes.
+    path("billing/schedule/", lifecycle_views.schedule_change, name="billing_schedule_change"),
+    path("billing/schedule/cancel/", lifecycle_views.schedule_cancellation,
+         name="billing_schedule_cancellation"),
+    path("billing/schedule/withdraw/", lifecycle_views.withdraw_change, name="billing_withdraw_change"),
+    path("billing/quotes/", lifecycle_views.quote_list, name="billing_quotes"),
+    path("billing/quotes/new/", lifecycle_views.quote_new, name="billing_quote_new"),
+    path("billing/quotes/<int:pk>/", lifecycle_views.quote_detail, name="billing_quote"),
+    path("billing/quotes/<int:pk>/accept/", lifecycle_views.quote_accept, name="billing_quote_accept"),
+    path("billing/quotes/<int:pk>/decline/", lifecycle_views.quote_decline,
+         name="billing_quote_decline"),
 ]

@@ -106,7 +106,7 @@ def test_the_billing_page_lists_the_plan_renewal_and_invoices(admin_client, paid
                                                               django_assert_max_num_queries):
     order = _paid_order(*paid_account, licenses=14)
     invoice = order.invoices.get()
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):
         page = admin_client.get("/billing/").content.decode()
     subscription = paid_account[0].subscription
     assert "14 licenses" in page

@@ -1,0 +1,289 @@
+"""Quote requests: a customer Admin asks ("Get a quote"), staff price it, the customer (or staff
+on their word) accepts, and staff turn the accepted quote into what it sells:
+
+- a plan, ActivConnect or Data History: an order (kind quote, one per quote) with the quoted
+  price on its lines, co-termed to the current term, the change applied to the subscription, and
+  its invoice (open, net 30);
+- a nonprofit discount: the account's discount;
+- Premier or Signature support: the ``quote_accepted`` hook, which the support app answers by
+  activating the support plan.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.services import ServiceError, audit_record
+from billing import lifecycle, pricing
+from billing.hooks import quote_accepted
+from billing.models import (
+    AddOn,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderState,
+    Quote,
+    QuoteState,
+    QuoteTopic,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionState,
+)
+from billing.services import TERM, subscription_snapshot
+
+ADDON_TOPICS = {QuoteTopic.ACTIVCONNECT: "activconnect", QuoteTopic.DATA_HISTORY: "data_history"}
+SUPPORT_TOPICS = {QuoteTopic.PREMIER, QuoteTopic.SIGNATURE}
+ORDER_TOPICS = {QuoteTopic.PLAN, *ADDON_TOPICS}
+
+
+def _quote_snapshot(quote):
+    return {
+        "topic": quote.topic, "state": quote.state,
+        "plan": quote.plan.code if quote.plan_id else None, "licenses": quote.licenses,
+        "quoted_price_cents": quote.quoted_price_cents,
+        "quoted_discount_percent": (
+            str(quote.quoted_discount_percent) if quote.quoted_discount_percent is not None else None
+        ),
+    }
+
+
+def _locked(quote):
+    return Quote.objects.select_for_update(of=("self",)).select_related("account", "plan").get(pk=quote.pk)
+
+
+def _audit(quote, actor, kind, summary, before=None):
+    audit_record(
+        account=quote.account, actor=actor, kind=kind, summary=summary,
+        before=before or {}, after=_quote_snapshot(quote) | {"quote": quote.pk},
+    )
+
+
+def quote_request(*, account, topic, message, actor):
+    """A customer Admin's "Get a quote". Staff see it in the admin's quote queue."""
+    if topic not in QuoteTopic.values:
+        raise ServiceError("Choose what you would like a quote for.")
+    with transaction.atomic():
+        quote = Quote.objects.create(
+            account=account, topic=topic, message=message.strip(), requested_by=actor.user,
+        )
+        _audit(quote, actor, "quote.requested", f"Quote requested: {quote.get_topic_display()}")
+    return quote
+
+
+def quote_terms_problem(*, quote, price_cents, discount_percent, plan, licenses):
+    """Why staff's terms for this quote cannot stand, or None. The admin's form shows the same."""
+    if discount_percent is not None and not Decimal(0) <= discount_percent <= Decimal(100):
+        return "A discount is between 0 and 100 percent."
+    if quote.topic == QuoteTopic.NONPROFIT:
+        if not discount_percent:
+            return "A nonprofit quote needs the discount percentage."
+        return None
+    if price_cents is None or price_cents < 0:
+        return "Fill in the quoted price (in cents)."
+    if quote.topic == QuoteTopic.PLAN:
+        if plan is None or not plan.is_paid:
+            return "A plan quote needs a paid plan."
+        current = Subscription.objects.select_related("plan").get(account_id=quote.account_id).plan
+        if plan.is_legacy and plan.pk != current.pk:
+            return f"{plan.name} is a legacy plan and can no longer be sold."
+        if licenses is None or licenses < plan.min_licenses:
+            return f"{plan.name} needs at least {plan.min_licenses} licenses."
+    return None
+
+
+def quote_set_terms(*, quote, actor, price_cents=None, discount_percent=None, plan=None,
+                    licenses=None):
+    """Staff's answer: the price (per user per year for plans and add-ons, for the year for
+    support), an optional discount, and for a plan quote the plan and licenses. The quote becomes
+    "quoted" and the account's Admins are told."""
+    with transaction.atomic():
+        quote = _locked(quote)
+        if quote.state not in (QuoteState.REQUESTED, QuoteState.QUOTED):
+            raise ServiceError(f"This quote is {quote.get_state_display().lower()}; its terms are final.")
+        before = _quote_snapshot(quote)
+        if discount_percent is not None:
+            discount_percent = Decimal(str(discount_percent))
+        problem = quote_terms_problem(
+            quote=quote, price_cents=price_cents, discount_percent=discount_percent, plan=plan,
+            licenses=licenses,
+        )
+        if problem:
+            raise ServiceError(problem)
+        quote.plan = plan if quote.topic == QuoteTopic.PLAN else None
+        quote.licenses = licenses if quote.topic == QuoteTopic.PLAN else None
+        quote.quoted_price_cents = price_cents if quote.topic != QuoteTopic.NONPROFIT else None
+        quote.quoted_discount_percent = discount_percent
+        quote.state = QuoteState.QUOTED
+        quote.handled_by = actor.user
+        quote.save()
+        _audit(quote, actor, "quote.quoted", f"Quote {quote.pk} priced", before=before)
+        lifecycle.email_after_commit(
+            recipients=lifecycle.admin_emails(account=quote.account),
+            subject=f"Your quote for {quote.get_topic_display()} is ready",
+            template="billing/emails/quote_ready.txt", context={"quote": quote},
+        )
+    return quote
+
+
+def quote_accept(*, quote, actor):
+    """The customer accepts the quoted terms (on the quote's page, or staff on their word)."""
+    with transaction.atomic():
+        quote = _locked(quote)
+        if quote.state != QuoteState.QUOTED:
+            raise ServiceError("Only a quote with a price can be accepted.")
+        before = _quote_snapshot(quote)
+        quote.state = QuoteState.ACCEPTED
+        quote.save(update_fields=["state", "updated_at"])
+        _audit(quote, actor, "quote.accepted", f"Quote {quote.pk} accepted", before=before)
+    return quote
+
+
+def quote_decline(*, quote, actor):
+    with transaction.atomic():
+        quote = _locked(quote)
+        if quote.state not in (QuoteState.REQUESTED, QuoteState.QUOTED, QuoteState.ACCEPTED):
+            raise ServiceError(f"This quote is {quote.get_state_display().lower()} already.")
+        before = _quote_snapshot(quote)
+        quote.state = QuoteState.DECLINED
+        quote.save(update_fields=["state", "updated_at"])
+        _audit(quote, actor, "quote.declined", f"Quote {quote.pk} declined", before=before)
+    return quote
+
+
+def coterm_days(*, subscription, today):
+    """(days charged, days of the term) for something bought today, by the cart's formula
+    (billing/pricing.py): the days left of the current term, or a whole new annual term when there
+    is none (trial, Free)."""
+    if subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid and subscription.term_end:
+        return (
+            pricing.days_left(today=today, term_end=subscription.term_end),
+            pricing.term_days(term_start=subscription.term_start, term_end=subscription.term_end),
+        )
+    days = pricing.term_days(term_start=today, term_end=today + TERM)
+    return days, days
+
+
+def quote_fulfil(*, quote, actor, today=None):
+    """Staff turn an accepted quote into what it sells (see the module's docstring). Once only:
+    the quote ends "fulfilled", and its order is one per quote by the database."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        quote = _locked(quote)
+        if quote.state != QuoteState.ACCEPTED:
+            raise ServiceError(
+                f"Only an accepted quote can be fulfilled (this one is {quote.get_state_display().lower()})."
+            )
+        before = _quote_snapshot(quote)
+        order = None
+        if quote.topic in ORDER_TOPICS:
+            order = _quote_order_fulfil(quote=quote, actor=actor, today=today)
+        elif quote.topic == QuoteTopic.NONPROFIT:
+            lifecycle.billing_profile_set_discount(
+                account=quote.account, percent=quote.quoted_discount_percent,
+                reason=f"nonprofit (quote {quote.pk})", actor=actor,
+            )
+        else:
+            subscription = Subscription.objects.select_related("plan").get(account=quote.account)
+            if subscription.is_trial or not subscription.plan.is_paid:
+                raise ServiceError(
+                    f"{quote.get_topic_display()} needs a paid plan: the account has none yet."
+                )
+            quote_accepted.send(sender=Quote, account=quote.account, quote=quote, actor=actor)
+        quote.state = QuoteState.FULFILLED
+        quote.handled_by = actor.user
+        quote.save(update_fields=["state", "handled_by", "updated_at"])
+        _audit(
+            quote, actor, "quote.fulfilled",
+            f"Quote {quote.pk} fulfilled" + (f": order {order.pk}" if order else ""), before=before,
+        )
+    return order
+
+
+def _quote_order_fulfil(*, quote, actor, today):
+    subscription = (
+        Subscription.objects.select_for_update().select_related("plan", "account")
+        .get(account=quote.account)
+    )
+    before = subscription_snapshot(subscription)
+    discount = (
+        quote.quoted_discount_percent if quote.quoted_discount_percent is not None
+        else lifecycle.discount_percent_for(account=quote.account)
+    )
+    lines = []
+
+    def line(description, quantity, unit, days, term_days, **codes):
+        lines.append(OrderLine(
+            description=description, quantity=quantity, unit_price_cents=unit, days=days,
+            term_days=term_days, discount_percent=discount, sort_order=len(lines),
+            amount_cents=pricing.line_amount_cents(
+                quantity=quantity, unit_price_cents=unit, days=days, term_days=term_days,
+                discount_percent=discount,
+            ),
+            **codes,
+        ))
+
+    if quote.topic == QuoteTopic.PLAN:
+        plan, licenses = quote.plan, quote.licenses
+        on_term = (
+            subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid
+            and subscription.term_end is not None
+        )
+        if on_term and (plan.rank < subscription.plan.rank or licenses < subscription.licenses):
+            raise ServiceError(
+                "Fewer licenses and lower plans take effect at the renewal: the customer schedules "
+                "them on the Billing page."
+            )
+        days, term_days = coterm_days(subscription=subscription, today=today)
+        line(f"{plan.name}, {licenses} licenses (quote {quote.pk})", licenses,
+             quote.quoted_price_cents, days, term_days, plan_code=plan.code)
+        # Existing per-user add-ons grow with the licenses; the added ones are prorated too.
+        added = licenses - subscription.licenses if on_term else licenses
+        if added > 0:
+            for row in subscription.addons.select_related("addon"):
+                line(f"{row.addon.name}, {added} more users", added,
+                     lifecycle.addon_yearly_price_cents(row), days, term_days,
+                     addon_code=row.addon.code)
+        if not on_term:
+            subscription.term_start, subscription.term_end = today, today + TERM
+        if subscription.state in (SubscriptionState.TRIALING, SubscriptionState.CANCELLED):
+            subscription.state = SubscriptionState.ACTIVE
+        subscription.plan, subscription.licenses = plan, licenses
+        subscription.save()
+    else:
+        addon = AddOn.objects.get(code=ADDON_TOPICS[quote.topic])
+        if (
+            subscription.state == SubscriptionState.TRIALING or not subscription.plan.is_paid
+            or subscription.term_end is None
+        ):
+            raise ServiceError(f"{addon.name} needs a paid plan: the account has none yet.")
+        if subscription.addons.filter(addon=addon).exists():
+            raise ServiceError(f"The account already has {addon.name}.")
+        days, term_days = coterm_days(subscription=subscription, today=today)
+        line(f"{addon.name}, {subscription.licenses} users (quote {quote.pk})", subscription.licenses,
+             quote.quoted_price_cents, days, term_days, addon_code=addon.code)
+        SubscriptionAddOn.objects.create(
+            subscription=subscription, addon=addon, unit_price_cents=quote.quoted_price_cents
+        )
+    order = Order.objects.create(
+        account=quote.account, kind=OrderKind.QUOTE, state=OrderState.INVOICED, quote=quote,
+        total_cents=sum(x.amount_cents for x in lines), created_by=actor.user,
+    )
+    for x in lines:
+        x.order = order
+    OrderLine.objects.bulk_create(lines)
+    audit_record(
+        account=quote.account, actor=actor, kind="order.created",
+        summary=f"Order {order.pk} from quote {quote.pk}: {order.total_cents} cents",
+        after={"order": order.pk, "quote": quote.pk, "total_cents": order.total_cents},
+    )
+    subscription.refresh_from_db()
+    audit_record(
+        account=quote.account, actor=actor, kind="subscription.changed_by_quote",
+        summary=f"{quote.get_topic_display()} from quote {quote.pk}",
+        before=before, after=subscription_snapshot(subscription)
+        | {"addons": sorted(subscription.addons.values_list("addon__code", flat=True))},
+    )
+    lifecycle.invoice_issue(order=order, actor=actor)
+    lifecycle.notify_subscription_changed(subscription, actor)
+    return order

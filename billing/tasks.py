@@ -1,0 +1,21 @@
+"""django-q2 entry points of billing's scheduled jobs: thin, state-based, safe to run twice.
+Each is also a management command of the same name (billing/management/commands/)."""
+
+from accounts.actors import Actor
+from billing import lifecycle
+
+
+def expire_trials():
+    return lifecycle.trials_expire(actor=Actor.job("expire_trials"))
+
+
+def send_billing_notices():
+    return lifecycle.notices_send()
+
+
+def mark_invoices_past_due():
+    return lifecycle.invoices_mark_past_due(actor=Actor.job("mark_invoices_past_due"))
+
+
+def renew_subscriptions():
+    return lifecycle.subscriptions_renew(actor=Actor.job("renew_subscriptions"))
