@@ -21,7 +21,7 @@ PRODUCTION_KEYS = [
     "CSRF_COOKIE_SECURE", "CSRF_COOKIE_HTTPONLY", "CSRF_COOKIE_SAMESITE", "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
     "SECURE_PROXY_SSL_HEADER", "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY",
-    "X_FRAME_OPTIONS", "PASSWORD_HASHERS", "AXES_ENABLED",
+    "X_FRAME_OPTIONS", "PASSWORD_HASHERS", "AXES_ENABLED", "SECURE_REDIRECT_EXEMPT",
 ]
 
 
@@ -77,6 +77,13 @@ def test_hsts_and_headers_on_a_production_response(production, client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_healthz_is_exempt_from_the_production_ssl_redirect(production, client):
+    # The load balancer polls each host over plain HTTP.
+    with override_settings(SECURE_SSL_REDIRECT=True, SECURE_REDIRECT_EXEMPT=production["SECURE_REDIRECT_EXEMPT"]):
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/login/").status_code == 301
 
 
 def test_production_hashes_passwords_with_argon2(production):
