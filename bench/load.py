@@ -8,13 +8,15 @@ start gunicorn (config/gunicorn.conf.py) on 127.0.0.1:8190; run locust headless
 (bench/locustfile.py) at a fixed rate for a bounded time; print the figures; stop gunicorn.
 
 Environment: LOAD_RATE (requests/s in total, default 40), LOAD_USERS (simulated visitors,
-default 20), LOAD_DURATION (seconds, default 30), WEB_CONCURRENCY (gunicorn workers, default 3),
+default 100: each sends LOAD_RATE/LOAD_USERS requests per second, so the offered rate holds
+until a response takes longer than LOAD_USERS/LOAD_RATE seconds), LOAD_DURATION (seconds, default 30), WEB_CONCURRENCY (gunicorn workers, default 3),
 LOAD_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bo_load),
 LOAD_REDIS_URL (default redis://127.0.0.1:6379/5).
 """
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,9 +31,11 @@ PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 PORT = 8190
 HOST = f"http://127.0.0.1:{PORT}"
+# gunicorn's output, access lines included (config/gunicorn.conf.py sends them to stdout).
+SERVER_LOG = ROOT / "bench" / "gunicorn-load.log"
 
 RATE = float(os.environ.get("LOAD_RATE", "40"))
-USERS = int(os.environ.get("LOAD_USERS", "20"))
+USERS = int(os.environ.get("LOAD_USERS", "100"))
 DURATION = int(os.environ.get("LOAD_DURATION", "30"))
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bo_load")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -125,6 +129,20 @@ def figures(csv_prefix):
     return total
 
 
+def server_times():
+    """Milliseconds gunicorn spent on each request (the access log's %(M)sms), measured load
+    excluded: what the server costs, apart from the client's own queueing on a busy machine."""
+    times = []
+    for line in SERVER_LOG.read_text().splitlines():
+        if (match := re.search(r'" \d{3} \S+ (\d+)ms "', line)) and "/healthz" not in line:
+            times.append(int(match.group(1)))
+    times.sort()
+    if not times:
+        return "no access log lines"
+    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+    return f"server time (gunicorn) p50 {pick(0.5)} ms, p99 {pick(0.99)} ms over {len(times)} requests"
+
+
 def main():
     step(f"database {DATABASE_URL}, redis {REDIS_URL}")
     recreate_database()
@@ -140,10 +158,10 @@ def main():
     )
 
     step(f"gunicorn on {HOST} with {SERVER_ENV['WEB_CONCURRENCY']} workers")
-    log = open(ROOT / "bench" / "gunicorn-load.log", "w")  # noqa: SIM115 (closed at the end)
+    log = open(SERVER_LOG, "w")  # noqa: SIM115 (closed at the end)
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{PORT}", "--access-logfile", "/dev/null"],
+         "--bind", f"127.0.0.1:{PORT}"],
         cwd=ROOT, env=SERVER_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
@@ -165,6 +183,7 @@ def main():
             f"p50 {total['50%']} ms, p99 {total['99%']} ms, "
             f"failures {total['Failure Count']} of {total['Request Count']}"
         )
+        print(server_times())
         # Locust and gunicorn share this machine's CPUs (and so may other work): say how busy it was.
         print(f"machine: {os.cpu_count()} CPUs, load average {before:.1f} before, {os.getloadavg()[0]:.1f} after")
     finally:

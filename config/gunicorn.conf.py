@@ -26,6 +26,8 @@ max_requests_jitter = 200
 # SECURE_PROXY_SSL_HEADER.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# Both to stdout/stderr (12-factor). logconfig_dict below decides where lines go, so gunicorn's
+# --access-logfile / --error-logfile options have no effect with this file.
 accesslog = "-"
 errorlog = "-"
 # address, time, method, path (no query string), status, bytes, milliseconds, user agent
