@@ -143,7 +143,16 @@ def server_times():
     return f"server time (gunicorn) p50 {pick(0.5)} ms, p99 {pick(0.99)} ms over {len(times)} requests"
 
 
+def refuse_if_port_taken():
+    import socket
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", PORT)) == 0:
+            raise SystemExit(f"127.0.0.1:{PORT} is in use: another load run? (it would drop its database)")
+
+
 def main():
+    refuse_if_port_taken()
     step(f"database {DATABASE_URL}, redis {REDIS_URL}")
     recreate_database()
     flush_redis()
