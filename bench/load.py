@@ -188,7 +188,7 @@ def main():
             )
             total = figures(prefix)
         print(
-            f"\nthroughput {float(total['Requests/s']):.1f} req/s (target {RATE:g}), "
+            f"\nthroughput {int(total['Request Count']) / DURATION:.1f} req/s (target {RATE:g}), "
             f"p50 {total['50%']} ms, p99 {total['99%']} ms, "
             f"failures {total['Failure Count']} of {total['Request Count']}"
         )
