@@ -126,3 +126,16 @@ def test_the_throttled_answer_is_the_one_an_unknown_email_gets(client, settings)
     throttled = reset(client, user.email)
     assert (throttled.status_code, throttled.url) == (unknown.status_code, unknown.url)
     assert len(mail.outbox) == 1
+
+
+def test_the_staff_admin_login_is_throttled_too(client, axes_on):
+    from accounts.models import User
+
+    staff = User.objects.create_superuser(email="root@ourcompany.example", password=PASSWORD)
+    for _ in range(4):
+        response = client.post("/admin/login/", {"username": staff.email, "password": "nope"}, REMOTE_ADDR="203.0.113.7")
+        assert response.status_code == 200
+    response = client.post("/admin/login/", {"username": staff.email, "password": "nope"}, REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
+    response = client.post("/admin/login/", {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
