@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tests.factories import PASSWORD, UserFactory
+from tests.hardening.test_csp import blocked_inline_code
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,7 @@ def test_five_failures_lock_the_email_from_that_address_for_the_cooloff(client, 
         assert locked.status_code == 429
         assert b"Too many failed log-ins" in locked.content
         assert "Content-Security-Policy" in locked
+        assert blocked_inline_code(locked.content.decode()) == []
 
         # The right password does not help during the cooloff...
         assert login(client, user.email, PASSWORD).status_code == 429
