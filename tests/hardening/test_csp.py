@@ -51,7 +51,8 @@ def test_scanner_finds_what_the_policy_blocks():
 def assert_csp_clean(response):
     assert response.status_code == 200, response.status_code
     policy = response["Content-Security-Policy"]
-    assert "script-src 'self' 'nonce-" in policy and "style-src 'self' 'nonce-" in policy
+    # (the nonce is listed only on pages that used it)
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     html = response.content.decode()
     assert blocked_inline_code(html) == []
