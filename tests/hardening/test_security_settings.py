@@ -22,6 +22,7 @@ PRODUCTION_KEYS = [
     "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
     "SECURE_PROXY_SSL_HEADER", "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY",
     "X_FRAME_OPTIONS", "PASSWORD_HASHERS", "AXES_ENABLED", "SECURE_REDIRECT_EXEMPT",
+    "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "PASSWORD_RESET_LIMIT_PER_EMAIL", "PASSWORD_RESET_LIMIT_PER_IP",
 ]
 
 
@@ -47,6 +48,13 @@ def test_production_transport_settings(production):
     assert production["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert production["X_FRAME_OPTIONS"] == "DENY"
     assert production["AXES_ENABLED"] is True
+
+
+def test_production_throttles_are_the_ones_tested(production):
+    # tests/hardening/test_throttling.py runs with these numbers (the suite's own are higher).
+    assert (production["AXES_FAILURE_LIMIT"], production["AXES_COOLOFF_TIME"]) == (5, 0.25)
+    assert production["PASSWORD_RESET_LIMIT_PER_EMAIL"] == 3
+    assert production["PASSWORD_RESET_LIMIT_PER_IP"] == 10
 
 
 def test_production_cookies_are_secure_and_httponly(production, client):
