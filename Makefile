@@ -33,5 +33,11 @@ lint: install
 lock:
 	uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 --generate-hashes -o requirements.lock
 
+# Load test of the customer pages: gunicorn with production settings on PostgreSQL (database
+# bo_load) and Redis (db 5) at 127.0.0.1:8190, locust at a fixed rate; prints throughput and
+# p50/p99. LOAD_RATE, LOAD_USERS, LOAD_DURATION, WEB_CONCURRENCY tune it (bench/load.py).
+load: install
+	$(BIN)/python bench/load.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.throttling.PasswordResetThrottleMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -183,6 +184,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# 429 Too Many Requests with the friendly page; the same client address as every throttle here.
+AXES_HTTP_RESPONSE_CODE = 429
+# The pause is 15 minutes from the lockout, as the page promises: trying again during it does not
+# extend it. A patient attacker gets 5 guesses per 15 minutes either way.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "config.throttling.client_ip"
+# How many proxies of ours (load balancer, ...) stand in front of gunicorn and append to
+# X-Forwarded-For; 0 means REMOTE_ADDR is the client. See docs/deploy.md.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Password-reset throttling (config/throttling.py): past these, the request is answered as usual
+# but no email is sent.
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=10)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_WINDOW = 60 * 60
 
 # --- Email ------------------------------------------------------------------------------------
 # Django 6.1 mailers. Console by default; EMAIL_URL (smtp://user:pass@host:587,
@@ -245,6 +261,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# No script of ours reads the CSRF cookie (forms carry the token), so scripts may not either.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -265,10 +285,17 @@ if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("STRIPE_SECRET_KEY must be set when DJANGO_ENV=production")
 
 # --- Logging: to stdout, 12-factor ---------------------------------------------------------------
+# Every record passes the redaction filter (config/logging.py) on its way out: no password,
+# token, key, card number or SECRET_KEY reaches a log line, whoever logged it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "config.logging.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django_q": {"level": "WARNING"}},
 }
+# Extra regular expressions the log filter redacts (an app's own token formats).
+LOG_REDACT_PATTERNS = []

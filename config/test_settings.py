@@ -12,3 +12,5 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 WHITENOISE_AUTOREFRESH = True
 Q_CLUSTER = {**Q_CLUSTER, "sync": False}
 AXES_ENABLED = False
+# The suite resets passwords freely from one address; tests/hardening sets the real limits.
+PASSWORD_RESET_LIMIT_PER_IP = PASSWORD_RESET_LIMIT_PER_EMAIL = 1000

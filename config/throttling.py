@@ -1,0 +1,62 @@
+"""Who is asking (the client address behind our proxies) and the password-reset throttle.
+
+Login throttling is django-axes' (settings.AXES_*). Password-reset requests are throttled here,
+with a fixed-window counter in the shared cache (Redis in production), because no well-kept
+library fits: django-ratelimit, the usual choice, has had no release since 2023 and declares no
+Django 5 or 6 support, and the other packages are unmaintained or little used. This is a
+dozen lines on Django's cache API (``add`` + ``incr``, atomic on Redis).
+"""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.shortcuts import redirect
+from django.urls import reverse
+
+
+def client_ip(request):
+    """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front of
+    gunicorn the address that the outermost of our proxies saw (X-Forwarded-For's entry that
+    many places from the right). Left-hand entries are the client's to forge, so never them."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _over_limit(scope, value, limit, window):
+    bucket = int(time.time() // window)
+    key = f"throttle:{scope}:{bucket}:{hashlib.sha256(value.encode()).hexdigest()}"
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this request starts the window
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count > limit
+
+
+class PasswordResetThrottleMiddleware:
+    """Past PASSWORD_RESET_LIMIT_PER_IP requests from one address, or PASSWORD_RESET_LIMIT_PER_EMAIL
+    for one email, per PASSWORD_RESET_WINDOW seconds, a reset request sends no email and answers
+    with the same "check your email" redirect as one that did, so the answer tells nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path_info == reverse("password_reset"):
+            window = settings.PASSWORD_RESET_WINDOW
+            email = request.POST.get("email", "").strip().lower()
+            # Both counters move on every request: a flood on one email from many addresses and
+            # a sweep of many emails from one address are both held back.
+            over_ip = _over_limit("reset-ip", client_ip(request), settings.PASSWORD_RESET_LIMIT_PER_IP, window)
+            over_email = _over_limit("reset-email", email, settings.PASSWORD_RESET_LIMIT_PER_EMAIL, window)
+            if over_ip or over_email:
+                return redirect("password_reset_done")
+        return self.get_response(request)

@@ -1,0 +1,143 @@
+"""Login throttling (django-axes) and password-reset throttling (config/throttling.py)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils import timezone
+
+from tests.factories import PASSWORD, UserFactory
+from tests.hardening.test_csp import blocked_inline_code
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def axes_on(settings):
+    settings.AXES_ENABLED = True
+    from axes.models import AccessAttempt
+
+    yield
+    AccessAttempt.objects.all().delete()
+
+
+def login(client, email, password, ip="203.0.113.7"):
+    return client.post("/login/", {"username": email, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_five_failures_lock_the_email_from_that_address_for_the_cooloff(client, axes_on):
+    user = UserFactory(email="kim@customer.example.com")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(4):
+            response = login(client, user.email, "wrong-password")
+            assert response.status_code == 200  # the form again, with its error
+        locked = login(client, user.email, "wrong-password")
+        assert locked.status_code == 429
+        assert b"Too many failed log-ins" in locked.content
+        assert "Content-Security-Policy" in locked
+        assert blocked_inline_code(locked.content.decode()) == []
+
+        # The right password does not help during the cooloff...
+        assert login(client, user.email, PASSWORD).status_code == 429
+        # ...but the same email from another address, and another email from this one, may try.
+        assert login(client, user.email, PASSWORD, ip="198.51.100.9").status_code == 302
+        client.logout()
+        other = UserFactory(email="lee@customer.example.com")
+        assert login(client, other.email, PASSWORD).status_code == 302
+        client.logout()
+
+        clock.shift(timedelta(minutes=14))
+        assert login(client, user.email, PASSWORD).status_code == 429
+        clock.shift(timedelta(minutes=2))  # past the 15 minutes
+        response = login(client, user.email, PASSWORD)
+        assert response.status_code == 302
+        assert response.url == "/"
+
+
+def test_a_success_before_the_limit_resets_the_count(client, axes_on):
+    user = UserFactory()
+    for _ in range(4):
+        login(client, user.email, "wrong-password")
+    assert login(client, user.email, PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(4):
+        assert login(client, user.email, "wrong-password").status_code == 200
+
+
+def test_client_address_behind_our_proxies(rf, settings):
+    from config.throttling import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 1
+    # The entry our load balancer appended, never the forgeable left-hand one.
+    assert client_ip(request) == "203.0.113.7"
+
+
+# --- Password reset --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def reset(client, email, ip="203.0.113.7"):
+    return client.post("/password-reset/", {"email": email}, REMOTE_ADDR=ip)
+
+
+@override_settings(PASSWORD_RESET_LIMIT_PER_EMAIL=3, PASSWORD_RESET_LIMIT_PER_IP=10)
+def test_reset_emails_stop_after_the_limit_per_email_and_the_answer_does_not_change(client):
+    user = UserFactory(email="kim@customer.example.com")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        answers = [reset(client, user.email, ip=f"198.51.100.{i}") for i in range(6)]
+        assert {(a.status_code, a.url) for a in answers} == {(302, "/password-reset/sent/")}
+        assert len(mail.outbox) == 3
+        # A stranger's email in the same hour is not held back by kim's limit.
+        stranger = UserFactory()
+        reset(client, stranger.email)
+        assert len(mail.outbox) == 4
+
+        clock.shift(timedelta(hours=1, minutes=1))
+        reset(client, user.email)
+        assert len(mail.outbox) == 5
+
+
+@override_settings(PASSWORD_RESET_LIMIT_PER_EMAIL=3, PASSWORD_RESET_LIMIT_PER_IP=10)
+def test_reset_requests_stop_after_the_limit_per_address(client):
+    users = UserFactory.create_batch(12)
+    answers = [reset(client, u.email) for u in users]
+    assert {(a.status_code, a.url) for a in answers} == {(302, "/password-reset/sent/")}
+    assert len(mail.outbox) == 10
+    # Another address is not held back.
+    reset(client, users[-1].email, ip="198.51.100.1")
+    assert len(mail.outbox) == 11
+
+
+def test_the_throttled_answer_is_the_one_an_unknown_email_gets(client, settings):
+    settings.PASSWORD_RESET_LIMIT_PER_EMAIL = 1
+    unknown = reset(client, "nobody@nowhere.example")
+    user = UserFactory()
+    reset(client, user.email)
+    throttled = reset(client, user.email)
+    assert (throttled.status_code, throttled.url) == (unknown.status_code, unknown.url)
+    assert len(mail.outbox) == 1
+
+
+def test_the_staff_admin_login_is_throttled_too(client, axes_on):
+    from accounts.models import User
+
+    staff = User.objects.create_superuser(email="root@ourcompany.example", password=PASSWORD)
+    for _ in range(4):
+        response = client.post("/admin/login/", {"username": staff.email, "password": "nope"}, REMOTE_ADDR="203.0.113.7")
+        assert response.status_code == 200
+    response = client.post("/admin/login/", {"username": staff.email, "password": "nope"}, REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
+    response = client.post("/admin/login/", {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
