@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "billing",
     "licensing",
     "support",
+    "staff",
 ]
 
 MIDDLEWARE = [

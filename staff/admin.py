@@ -1,0 +1,229 @@
+"""The staff admin: customer accounts with what staff need at a glance, and staff actions.
+
+Every action is a confirmed POST with a reason where money or access changes; it calls the same
+service the customer pages use, which writes the audit row.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from accounts.actors import Actor
+from accounts.admin import MembershipInline
+from accounts.models import Account, AuditEntry
+from accounts.services import ServiceError
+from billing.models import SubscriptionState
+from staff import actions as staff_actions
+from staff.models import DailyMetrics, StaffAccount
+from staff.selectors import (
+    accounts_with_metrics,
+    annual_recurring_revenue_cents,
+    trials_ending_within,
+)
+
+admin.site.unregister(Account)
+
+
+def _related(obj, name):
+    """A reverse one-to-one that may not exist yet (select_related caches the miss)."""
+    try:
+        return getattr(obj, name)
+    except Exception:  # RelatedObjectDoesNotExist of any model
+        return None
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("grace", "In grace period"),
+            ("blocked", "Blocked"),
+            ("trial_ending", "Trial ending this week"),
+            ("past_due", "Past due"),
+            ("nonprofit", "Nonprofit"),
+            ("legacy", "Legacy plan"),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "grace" | "blocked":
+                return queryset.filter(licensing__state=self.value())
+            case "trial_ending":
+                return queryset.filter(**trials_ending_within(7))
+            case "past_due":
+                return queryset.filter(subscription__state=SubscriptionState.PAST_DUE)
+            case "nonprofit":
+                return queryset.filter(
+                    Q(billing_profile__discount_reason__icontains="nonprofit"),
+                    billing_profile__discount_percent__gt=0,
+                )
+            case "legacy":
+                return queryset.filter(subscription__plan__is_sold=False)
+        return queryset
+
+
+@admin.register(StaffAccount)
+class StaffAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "slug", "plan", "licenses", "used", "ratio", "compliance", "grace_ends",
+        "trial_ends", "arr",
+    ]
+    list_filter = [StateFilter, "subscription__plan"]
+    search_fields = ["name", "slug", "memberships__user__email"]
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [MembershipInline]
+    readonly_fields = ["summary", "recent_audit"]
+    fields = ["name", "slug", "summary", "recent_audit"]
+
+    def get_queryset(self, request):
+        return accounts_with_metrics(super().get_queryset(request))
+
+    # --- columns -----------------------------------------------------------------------------
+    @admin.display(ordering="subscription__plan__sort_order")
+    def plan(self, obj):
+        sub = _related(obj, "subscription")
+        if sub is None:
+            return "-"
+        return f"{sub.plan.name} (trial)" if sub.state == SubscriptionState.TRIALING else sub.plan.name
+
+    @admin.display(ordering="subscription__licenses")
+    def licenses(self, obj):
+        sub = _related(obj, "subscription")
+        return sub.licenses if sub else 0
+
+    @admin.display(ordering="used_count")
+    def used(self, obj):
+        return obj.used_count
+
+    @admin.display(description="used / licenses")
+    def ratio(self, obj):
+        licenses = self.licenses(obj)
+        text = f"{obj.used_count} / {licenses}"
+        if obj.used_count > licenses:
+            return format_html('<strong style="color:#b42318">{}</strong>', text)
+        return text
+
+    @admin.display(ordering="licensing__state", description="compliance")
+    def compliance(self, obj):
+        state = _related(obj, "licensing")
+        return state.get_state_display() if state else "In good standing"
+
+    @admin.display(ordering="licensing__grace_period_ends_at")
+    def grace_ends(self, obj):
+        state = _related(obj, "licensing")
+        return state.grace_period_ends_at if state and state.grace_period_ends_at else "-"
+
+    @admin.display(ordering="subscription__trial_ends_at")
+    def trial_ends(self, obj):
+        sub = _related(obj, "subscription")
+        return sub.trial_ends_at if sub and sub.is_trial else "-"
+
+    @admin.display(description="ARR")
+    def arr(self, obj):
+        cents = annual_recurring_revenue_cents(obj)
+        return f"${cents / 100:,.2f}" if cents else "-"
+
+    # --- the account page -----------------------------------------------------------------------
+    @admin.display(description="Summary")
+    def summary(self, obj):
+        obj = self.get_queryset(None).get(pk=obj.pk) if not hasattr(obj, "used_count") else obj
+        sub = _related(obj, "subscription")
+        state = _related(obj, "licensing")
+        rows = [
+            ("Plan", self.plan(obj)),
+            ("Subscription", f"{sub.get_state_display()}, term {sub.term_start} to {sub.term_end or '-'}" if sub else "-"),
+            ("Add-ons", ", ".join(a.addon.name for a in sub.addons.select_related("addon")) or "none" if sub else "-"),
+            ("Used / licenses", self.ratio(obj)),
+            ("Compliance", self.compliance(obj)),
+            ("Grace period ends", self.grace_ends(obj)),
+            ("Storage used", f"{(state.storage_bytes if state else 0) / 1024**2:,.1f} MB"),
+            ("Data history", sub.plan.data_history_label if sub else "-"),
+            ("Annual recurring revenue", self.arr(obj)),
+        ]
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        )
+
+    @admin.display(description="Recent audit rows")
+    def recent_audit(self, obj):
+        entries = AuditEntry.objects.filter(account=obj)[:20]
+        url = reverse("admin:accounts_auditentry_changelist")
+        table = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.created_at.strftime("%Y-%m-%d %H:%M"), e.kind, e.actor_label, e.summary) for e in entries),
+        )
+        return format_html('<table>{}</table><a href="{}?q={}">All audit rows</a>', table, url, obj.slug)
+
+    # --- staff actions --------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/act/<slug:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="staff_staffaccount_act",
+            ),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["staff_actions"] = [
+            (name, action.label)
+            for name, action in staff_actions.ACTIONS.items()
+            if request.user.has_perm(action.permission)
+        ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_view(self, request, object_id, action):
+        spec = staff_actions.ACTIONS.get(action)
+        if spec is None:
+            raise Http404("no such action")
+        if not request.user.has_perm(spec.permission):
+            raise PermissionDenied
+        account = self.get_queryset(request).filter(pk=object_id).first()
+        if account is None:
+            raise Http404("no such account")
+        form = spec.form_class(request.POST or None, account=account)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = spec.run(account=account, actor=Actor.for_user(request.user), **form.cleaned_data)
+            except ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return redirect("admin:staff_staffaccount_change", account.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": account,
+            "title": f"{spec.label}: {account.name}",
+            "action": spec,
+            "form": form,
+            "now": timezone.now(),
+        }
+        return TemplateResponse(request, "admin/staff/action_confirm.html", context)
+
+
+@admin.register(DailyMetrics)
+class DailyMetricsAdmin(admin.ModelAdmin):
+    list_display = ["day", "arr_total", "accounts_by_state"]
+
+    @admin.display(description="ARR")
+    def arr_total(self, obj):
+        return f"${obj.arr_cents / 100:,.2f}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+

@@ -1,0 +1,107 @@
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Account
+from billing.models import SubscriptionAddOn, SubscriptionState
+
+# States in which a subscription earns its yearly price (a cancelled one still does until the
+# anniversary).
+EARNING_STATES = [SubscriptionState.ACTIVE, SubscriptionState.PAST_DUE, SubscriptionState.CANCELLED]
+
+
+def accounts_with_metrics(queryset=None):
+    """Accounts annotated with what the staff changelist and dashboard show, in one query:
+    no count over tracked users (``used`` is licensing's maintained counter)."""
+    queryset = queryset if queryset is not None else Account.objects.all()
+    addon_cents = (
+        SubscriptionAddOn.objects.filter(subscription__account=OuterRef("pk"))
+        .values("subscription")
+        .annotate(total=Sum("addon__price_per_user_month_cents"))
+        .values("total")
+    )
+    return queryset.select_related("subscription__plan", "licensing", "billing_profile").annotate(
+        addon_cents_per_user_month=Coalesce(
+            Subquery(addon_cents, output_field=IntegerField()), Value(0)
+        ),
+        used_count=Coalesce(F("licensing__used"), Value(0)),
+    )
+
+
+def annual_recurring_revenue_cents(account):
+    """The yearly price the account pays now: licenses x 12 x (plan + per-user add-ons' list
+    prices), less its discount; 0 for Free, trials and ended subscriptions. Add-ons sold by
+    quote have no list price and are not counted."""
+    subscription = getattr(account, "subscription", None)
+    if subscription is None or not subscription.plan.is_paid or subscription.state not in EARNING_STATES:
+        return 0
+    per_user = subscription.plan.price_per_user_month_cents + getattr(account, "addon_cents_per_user_month", 0)
+    gross = Decimal(subscription.licenses) * 12 * per_user
+    profile = getattr(account, "billing_profile", None)
+    discount = profile.discount_percent if profile else Decimal(0)
+    return int((gross * (100 - discount) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def trials_ending_within(days=7):
+    now = timezone.now()
+    return dict(
+        subscription__state=SubscriptionState.TRIALING,
+        subscription__trial_ends_at__gte=now,
+        subscription__trial_ends_at__lt=now + timedelta(days=days),
+    )
+
+
+def arr_by_plan_cents():
+    """ARR per plan name, summed in the database. Discounts are applied per account; the sum is
+    rounded to cents once per plan."""
+    from django.db.models import DecimalField, ExpressionWrapper
+
+    from billing.models import Subscription
+
+    addon_cents = (
+        SubscriptionAddOn.objects.filter(subscription=OuterRef("pk"))
+        .values("subscription")
+        .annotate(total=Sum("addon__price_per_user_month_cents"))
+        .values("total")
+    )
+    yearly = ExpressionWrapper(
+        F("licenses") * 12
+        * (F("plan__price_per_user_month_cents") + Coalesce(Subquery(addon_cents, output_field=IntegerField()), Value(0)))
+        * (Value(100) - Coalesce(F("account__billing_profile__discount_percent"), Value(Decimal(0))))
+        / Value(100),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+    rows = (
+        Subscription.objects.filter(plan__is_paid=True, state__in=EARNING_STATES)
+        .values("plan__name")
+        .annotate(arr=Sum(yearly))
+        .order_by("plan__name")
+    )
+    return {
+        row["plan__name"]: int(Decimal(row["arr"] or 0).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        for row in rows
+    }
+
+
+def accounts_by_state():
+    """How many accounts are in good standing, in grace, blocked; and how many trials."""
+    from django.db.models import Count
+
+    from billing.models import Subscription
+    from licensing.models import AccountLicensing
+
+    counts = dict(
+        AccountLicensing.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
+    )
+    total = Account.objects.count()
+    grace, blocked = counts.get("grace", 0), counts.get("blocked", 0)
+    return {
+        "ok": total - grace - blocked,
+        "grace": grace,
+        "blocked": blocked,
+        "trialing": Subscription.objects.filter(state=SubscriptionState.TRIALING).count(),
+        "past_due": Subscription.objects.filter(state=SubscriptionState.PAST_DUE).count(),
+    }

@@ -1,0 +1,46 @@
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+
+from billing.models import Quote, QuoteState
+from staff.charts import line_chart_svg
+from staff.models import DailyMetrics
+from staff.selectors import (
+    accounts_by_state,
+    accounts_with_metrics,
+    arr_by_plan_cents,
+    trials_ending_within,
+)
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/staff/dashboard.html", takes_context=True)
+def staff_dashboard(context):
+    request = context["request"]
+    if not request.user.has_perm("staff.view_staffaccount"):
+        return {"allowed": False}
+    arr = arr_by_plan_cents()
+    since = timezone.localdate() - timedelta(days=90)
+    history = list(DailyMetrics.objects.filter(day__gte=since))
+    labels = [m.day.isoformat() for m in history]
+    states = ["ok", "grace", "blocked", "trialing", "past_due"]
+    return {
+        "allowed": True,
+        "arr_by_plan": list(arr.items()),
+        "arr_total": sum(arr.values()),
+        "states": accounts_by_state(),
+        "trials_ending": accounts_with_metrics().filter(**trials_ending_within(7)).order_by("subscription__trial_ends_at")[:10],
+        "open_quotes": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).select_related("account")[:10],
+        "open_quote_count": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).count(),
+        "cases_due_soon": [],
+        "arr_chart": line_chart_svg(
+            labels=labels, series=[("ARR ($)", [m.arr_cents / 100 for m in history])], title="ARR over time"
+        ) if history else None,
+        "state_chart": line_chart_svg(
+            labels=labels,
+            series=[(s, [m.accounts_by_state.get(s, 0) for m in history]) for s in states],
+            title="Accounts by state over time",
+        ) if history else None,
+    }

@@ -1,0 +1,89 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from licensing.models import AccountLicensing
+from staff.services import daily_metrics_record
+from tests.factories import StaffFactory, add_member, make_account
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_in(*roles):
+    user = StaffFactory()
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+def test_roles_exist_with_least_privilege():
+    groups = {g.name: g for g in Group.objects.prefetch_related("permissions__content_type")}
+    assert set(groups) >= {"Sales", "Billing", "Support", "Read-only"}
+
+    def perms(name):
+        return {f"{p.content_type.app_label}.{p.codename}" for p in groups[name].permissions.all()}
+
+    assert "staff.extend_grace_period" in perms("Support")
+    assert "staff.extend_grace_period" not in perms("Sales") | perms("Billing") | perms("Read-only")
+    assert "staff.set_discount" in perms("Sales") and "staff.set_discount" not in perms("Support")
+    assert "staff.mark_invoice_paid" in perms("Billing") and "staff.mark_invoice_paid" not in perms("Sales")
+    assert all(p.split(".")[1].startswith("view_") for p in perms("Read-only"))
+    # Nobody may change or delete the audit log.
+    for name in groups:
+        assert not perms(name) & {"accounts.change_auditentry", "accounts.delete_auditentry"}
+
+
+def test_customer_admin_gets_nowhere_in_admin(client):
+    account, admin = make_account(plan="professional", licenses=10)
+    client.force_login(admin)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    for path in ["/admin/staff/staffaccount/", f"/admin/staff/staffaccount/{account.pk}/change/",
+                 "/admin/accounts/auditentry/", "/admin/billing/subscription/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], path
+    response = client.post("/admin/login/", {"username": admin.email, "password": "correct-horse-battery"})
+    assert response.status_code == 200  # the login form again, with an error
+    assert "staff account" in response.content.decode()
+
+
+def _changelist_queries(client, count):
+    for i in range(count):
+        account, _ = make_account(plan="essentials" if i % 2 else "professional", licenses=5 + i)
+        AccountLicensing.objects.create(account=account, used=7 + i, state="grace" if i % 3 == 0 else "ok")
+        add_member(account, Role.VIEWER)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/admin/staff/staffaccount/")
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_accounts_changelist_query_count_constant(client):
+    client.force_login(staff_in("Read-only"))
+    small = _changelist_queries(client, 10)
+    large = _changelist_queries(client, 40)  # 50 accounts: the whole first page
+    assert small == large, (small, large)
+    assert small <= 12
+
+
+def test_changelist_shows_ratio_state_and_arr(client):
+    account, _ = make_account(plan="professional", licenses=10, name="Ratio Corp")
+    AccountLicensing.objects.create(account=account, used=12, state="grace")
+    client.force_login(staff_in("Read-only"))
+    html = client.get("/admin/staff/staffaccount/?state=grace").content.decode()
+    assert "Ratio Corp" in html and "12 / 10" in html and "Grace period" in html
+    assert "$2,280.00" in html  # 10 licenses x $19 x 12
+
+
+def test_dashboard_shows_arr_and_states(client):
+    make_account(plan="professional", licenses=10)
+    make_account(plan="essentials", licenses=5)
+    make_account()  # a trial earns nothing
+    daily_metrics_record()
+    daily_metrics_record()  # idempotent for the day
+    client.force_login(staff_in("Read-only"))
+    html = client.get("/admin/").content.decode()
+    assert 'id="staff-dashboard"' in html
+    assert "$2,880.00" in html  # 2280 + 600
+    assert "<svg" in html
