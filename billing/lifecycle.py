@@ -150,20 +150,21 @@ def _free_fields(free_plan, today):
 # --- 1. trial expiry --------------------------------------------------------------------------------
 
 
-def trials_expire(*, actor, now=None):
+def trials_expire(*, actor, now=None, account=None):
     """Every trial that ended without a purchase becomes Free: 3 licenses, no term, no add-ons.
 
     Set-based; a trial that bought a plan is no longer ``trialing``, so it is not touched, and a
-    second run finds nothing left to expire. Returns how many trials became Free.
+    second run finds nothing left to expire. Returns how many trials became Free. ``account``
+    limits it to one account (staff ending a trial early).
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     free = Plan.objects.get(code=FREE_PLAN_CODE)
+    due = Subscription.objects.filter(state=SubscriptionState.TRIALING, trial_ends_at__lte=now)
+    if account is not None:
+        due = due.filter(account=account)
     with transaction.atomic():
-        expiring = list(
-            Subscription.objects.select_for_update().select_related("plan", "account")
-            .filter(state=SubscriptionState.TRIALING, trial_ends_at__lte=now)
-        )
+        expiring = list(due.select_for_update().select_related("plan", "account"))
         if not expiring:
             return 0
         ids = [s.pk for s in expiring]
@@ -183,6 +184,27 @@ def trials_expire(*, actor, now=None):
             )
             subscription_changed.send(sender=Subscription, account=after[before.pk].account, actor=actor)
     return len(expiring)
+
+
+def trial_end_now(*, account, actor, reason):
+    """Staff end a trial early: it ends now and the account moves to Free like any ended trial."""
+    if not (reason or "").strip():
+        raise ServiceError("Say why the trial ends early.")
+    now = timezone.now()
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().filter(account=account).first()
+        if subscription is None or subscription.state != SubscriptionState.TRIALING:
+            raise ServiceError("This account is not on a trial.")
+        audit_record(
+            account=account, actor=actor, kind="subscription.trial_ended_early",
+            summary="Trial ended early by staff",
+            before={"trial_ends_at": subscription.trial_ends_at.isoformat()},
+            after={"trial_ends_at": now.isoformat()}, reason=reason,
+        )
+        subscription.trial_ends_at = now
+        subscription.save(update_fields=["trial_ends_at", "updated_at"])
+        trials_expire(actor=actor, now=now, account=account)
+    return subscription
 
 
 # --- 2. notices -------------------------------------------------------------------------------------
@@ -686,7 +708,7 @@ def billing_profile_set_discount(*, account, percent, reason, actor):
     return profile
 
 
-def billing_profile_set_invoice_eligible(*, account, eligible, actor):
+def billing_profile_set_invoice_eligible(*, account, eligible, actor, reason=""):
     """Staff allow (or stop) paying by invoice, net 30."""
     with transaction.atomic():
         BillingProfile.objects.get_or_create(account=account)
@@ -699,5 +721,6 @@ def billing_profile_set_invoice_eligible(*, account, eligible, actor):
             account=account, actor=actor, kind="billing.invoice_eligible_set",
             summary=f"May pay by invoice: {'yes' if eligible else 'no'}",
             before={"invoice_eligible": not eligible}, after={"invoice_eligible": eligible},
+            reason=reason,
         )
     return profile

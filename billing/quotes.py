@@ -287,3 +287,19 @@ def _quote_order_fulfil(*, quote, actor, today):
     lifecycle.invoice_issue(order=order, actor=actor)
     lifecycle.notify_subscription_changed(subscription, actor)
     return order
+
+
+def addon_grant_by_staff(*, account, addon_code, price_cents, actor, reason):
+    """Staff grant ActivConnect or Data History on a sales-assisted deal. It goes the way of a
+    quote (requested, priced, accepted, fulfilled), so it is co-termed, ordered and invoiced
+    exactly as a customer's accepted quote is. ``price_cents``: per user per year."""
+    topics = {"activconnect": QuoteTopic.ACTIVCONNECT, "data_history": QuoteTopic.DATA_HISTORY}
+    if addon_code not in topics:
+        raise ServiceError("Staff grant ActivConnect or Data History; Screen Details is sold in the cart.")
+    if not (reason or "").strip():
+        raise ServiceError("Say why (the deal or the quote it comes from).")
+    with transaction.atomic():
+        quote = quote_request(account=account, topic=topics[addon_code], message=reason, actor=actor)
+        quote = quote_set_terms(quote=quote, actor=actor, price_cents=price_cents)
+        quote = quote_accept(quote=quote, actor=actor)
+        return quote_fulfil(quote=quote, actor=actor)

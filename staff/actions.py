@@ -30,8 +30,8 @@ class DiscountForm(ReasonForm):
 
 class GrantAddOnForm(ReasonForm):
     addon = forms.ChoiceField(choices=[("activconnect", "ActivConnect API"), ("data_history", "Data History")])
-    price_per_user_month_cents = forms.IntegerField(
-        min_value=0, label="Price per user per month (cents)", help_text="the quoted price"
+    price_cents = forms.IntegerField(
+        min_value=0, label="Price per user per year (cents)", help_text="the quoted price; co-termed"
     )
 
 
@@ -73,21 +73,27 @@ def _set_discount(*, account, actor, percent, reason):
     return f"Discount set to {percent}%."
 
 
-def _grant_addon(*, account, actor, addon, price_per_user_month_cents, reason):
-    from billing.lifecycle import addon_grant_by_staff
+def _grant_addon(*, account, actor, addon, price_cents, reason):
+    from billing.quotes import addon_grant_by_staff
 
     order = addon_grant_by_staff(
-        account=account, addon_code=addon, price_per_user_month_cents=price_per_user_month_cents,
-        actor=actor, reason=reason,
+        account=account, addon_code=addon, price_cents=price_cents, actor=actor, reason=reason
     )
     return f"Granted; order {order.pk} and its invoice were made."
 
 
 def _activate_support(*, account, actor, quote):
+    from django.db import transaction
+
+    from billing.quotes import quote_fulfil
     from support.services import support_plan_activate_from_quote
 
-    plan = support_plan_activate_from_quote(quote=quote, actor=actor)
-    return f"{plan.plan.name} support activated."
+    with transaction.atomic():
+        # Activating first lets a refusal reach staff as a message; fulfilling then closes the
+        # quote (its hook finds the plan already active for this quote and changes nothing).
+        support_plan = support_plan_activate_from_quote(quote=quote, actor=actor)
+        quote_fulfil(quote=quote, actor=actor)
+    return f"{support_plan.plan.name} support activated until {support_plan.ends_on}."
 
 
 def _invoice_eligible(*, account, actor, eligible, reason):

@@ -30,6 +30,20 @@ from staff.selectors import (
 admin.site.unregister(Account)
 
 
+@admin.register(Account)
+class AccountLookupAdmin(admin.ModelAdmin):
+    """Kept for the autocomplete widgets of other admins (they look accounts up here), and
+    hidden from the index: staff work with accounts through the customer accounts page below."""
+
+    search_fields = ["name", "slug"]
+
+    def get_model_perms(self, request):
+        return {}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect("admin:staff_staffaccount_change", object_id)
+
+
 def _related(obj, name):
     """A reverse one-to-one that may not exist yet (select_related caches the miss)."""
     try:
