@@ -8,6 +8,7 @@ The rules of docs/activity.md live here, one function each:
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import (
@@ -79,8 +80,16 @@ def history_extra_months():
     )
 
 
-def data_history_start(*, account, today=None):
-    """The first day the account can see (and keeps); ``today`` when it has no subscription."""
+@dataclass(frozen=True)
+class DataHistory:
+    first_day: dt.date
+    today: dt.date
+    label: str  # "12 months", "30 days", "6 months + 12 months of Data History"
+    subscription: Subscription | None
+
+
+def data_history_window(*, account, today=None):
+    """The account's window (one query): from its first visible day to today, inclusive."""
     today = today or today_utc()
     subscription = (
         Subscription.objects.select_related("plan")
@@ -89,14 +98,23 @@ def data_history_start(*, account, today=None):
         .first()
     )
     if subscription is None:
-        return today
+        return DataHistory(first_day=today, today=today, label="no", subscription=None)
     plan = subscription.plan
-    return history_start(
+    label = plan.data_history_label
+    if subscription.extra_months:
+        label += f" + {subscription.extra_months} months of Data History"
+    first_day = history_start(
         today=today,
         months=plan.data_history_months,
         days=plan.data_history_days,
         extra_months=subscription.extra_months,
     )
+    return DataHistory(first_day=first_day, today=today, label=label, subscription=subscription)
+
+
+def data_history_start(*, account, today=None):
+    """The first day the account can see (and keeps); ``today`` when it has no subscription."""
+    return data_history_window(account=account, today=today).first_day
 
 
 # --- storage -----------------------------------------------------------------------------------
