@@ -173,7 +173,8 @@ class ActivityDay(models.Model):
     lengths of the texts (a btree entry on PostgreSQL is limited to about 2.7 kB).
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the rollup key's unique index starts with (account, day).
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     tracked_user = models.ForeignKey(TrackedUser, on_delete=models.CASCADE, related_name="activity")
     day = models.DateField()
     app = models.CharField(max_length=200)
@@ -186,11 +187,13 @@ class ActivityDay(models.Model):
     class Meta:
         constraints = [
             # Concurrent check-ins of one user add to one row (INSERT .. ON CONFLICT needs it).
+            # (account, day) first: the same index serves the reports' and the purge's ranges,
+            # so an ingested row maintains three indexes (this, the primary key, tracked_user).
             models.UniqueConstraint(
-                fields=["tracked_user", "day", "rollup_key"], name="one_activity_row_per_rollup_key"
+                fields=["account", "day", "tracked_user", "rollup_key"],
+                name="one_activity_row_per_rollup_key",
             )
         ]
-        indexes = [models.Index(fields=["account", "day"])]
 
     def __str__(self):
         return f"{self.day} {self.app} {self.site} ({self.seconds}s)"
