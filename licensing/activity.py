@@ -18,8 +18,7 @@ import logging
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Sum
 
 from billing.models import Subscription
 from licensing.models import AccountLicensing, ActivityDay, UsageSnapshot
@@ -213,19 +212,37 @@ def activity_move(*, source, destination):
 
 
 def storage_recompute(*, account_ids=None):
-    """Sets ``storage_bytes`` from the stored rows, in one UPDATE (all accounts when None).
-    Call it after deleting activity (a deleted tracked user) to lower the counter at once."""
-    per_account = (
-        ActivityDay.objects.filter(account_id=OuterRef("account_id"))
-        .order_by()
-        .values("account_id")
-        .annotate(bytes=Sum(activity_row_bytes_expression()))
-        .values("bytes")
-    )
-    rows = AccountLicensing.objects.all()
+    """Sets ``storage_bytes`` from the stored rows (all accounts when ``account_ids`` is None),
+    set-based, writing only the counters that are off. Call it after deleting activity (a
+    deleted tracked user) to lower the counter at once; the daily purge runs it for all."""
+    licensing = _qn(AccountLicensing._meta.db_table)
+    activity = ActivityDay.objects.order_by().values("account_id")
     if account_ids is not None:
-        rows = rows.filter(account_id__in=account_ids)
-    return rows.update(storage_bytes=Coalesce(Subquery(per_account), 0))
+        activity = activity.filter(account_id__in=list(account_ids))
+    sums_sql, sums_params = (
+        activity.annotate(bytes=Sum(activity_row_bytes_expression())).values("account_id", "bytes").query.sql_with_params()
+    )
+    only = ""
+    only_params = []
+    if account_ids is not None:
+        only = f" AND {licensing}.account_id IN ({', '.join(['%s'] * len(account_ids))})" if account_ids else " AND 1 = 0"
+        only_params = list(account_ids)
+    table = _qn(ActivityDay._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # UPDATE .. FROM: PostgreSQL, and SQLite since 3.33.
+        cursor.execute(
+            f"UPDATE {licensing} SET storage_bytes = sums.bytes FROM ({sums_sql}) AS sums "
+            f"WHERE {licensing}.account_id = sums.account_id AND {licensing}.storage_bytes <> sums.bytes",
+            [*sums_params],
+        )
+        changed = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {licensing} SET storage_bytes = 0 WHERE storage_bytes <> 0{only} AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} a WHERE a.account_id = {licensing}.account_id)",
+            only_params,
+        )
+        changed += cursor.rowcount
+    return changed
 
 
 def purge_data_history(*, today=None):

@@ -18,9 +18,7 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
@@ -28,7 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from billing.models import Subscription, SubscriptionAddOn, SubscriptionState
+from billing.models import Subscription, SubscriptionState
 from licensing.models import ActivityDay, IdentityKind, UsageSnapshot
 
 SCREEN_DETAILS = "screen_details"
@@ -66,18 +64,9 @@ def history_start(*, today, months, days, extra_months=0):
 
 
 def history_extra_months():
-    """Per subscription: months the Data History add-on adds (one add-on row = one unit)."""
-    return Coalesce(
-        Subquery(
-            SubscriptionAddOn.objects.filter(subscription=OuterRef("pk"))
-            .order_by()
-            .values("subscription")
-            .annotate(months=Sum("addon__extends_history_months"))
-            .values("months"),
-            output_field=IntegerField(),
-        ),
-        0,
-    )
+    """Per subscription (as an annotation): months the Data History add-on adds, one add-on
+    row being one unit. A join and a sum: the purge groups 100,000 subscriptions with it."""
+    return Coalesce(Sum("addons__addon__extends_history_months"), 0)
 
 
 @dataclass(frozen=True)
