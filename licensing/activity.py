@@ -285,13 +285,16 @@ def _snapshot_upsert_sql(select_sql):
         f"INSERT INTO {table} (account_id, day, used, licenses) {select_sql} "
         f"ON CONFLICT (account_id, day) DO UPDATE SET "
         f"used = CASE WHEN EXCLUDED.used > {table}.used THEN EXCLUDED.used ELSE {table}.used END, "
-        f"licenses = EXCLUDED.licenses"
+        f"licenses = EXCLUDED.licenses "
+        # Unchanged snapshots are not rewritten: a second run the same day writes nothing.
+        f"WHERE EXCLUDED.used > {table}.used OR EXCLUDED.licenses <> {table}.licenses"
     )
 
 
 def snapshot_license_usage(*, today=None):
     """Today's snapshot of every account with a subscription, in one INSERT .. SELECT: keeps
-    the day's high water of ``used`` (running it again keeps the max) and the latest licenses."""
+    the day's high water of ``used`` (running it again keeps the max) and the latest licenses.
+    Returns the number of snapshots it wrote (new, or raised)."""
     today = today or today_utc()
     subscription = _qn(Subscription._meta.db_table)
     licensing = _qn(AccountLicensing._meta.db_table)
@@ -302,7 +305,7 @@ def snapshot_license_usage(*, today=None):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_snapshot_upsert_sql(select_sql), [connection.ops.adapt_datefield_value(today)])
         count = cursor.rowcount
-    logger.info("snapshot_license_usage: %s accounts", count)
+    logger.info("snapshot_license_usage: %s snapshots written", count)
     return count
 
 

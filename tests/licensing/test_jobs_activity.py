@@ -129,6 +129,7 @@ def test_snapshot_keeps_the_days_high_water_and_is_idempotent():
     with time_machine.travel(OCT_15, tick=False):
         set_used(account, 7)
         assert snapshot_license_usage() >= 2
+        assert snapshot_license_usage() == 0  # nothing changed: nothing rewritten
         set_used(account, 12)
         snapshot_license_usage()
         set_used(account, 4)  # users reclaimed later that day: the high water stays

@@ -8,4 +8,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = snapshot_license_usage()
-        self.stdout.write(f"{count} accounts snapshotted")
+        self.stdout.write(f"{count} snapshots written (new today, or raised)")
