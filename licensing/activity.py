@@ -72,6 +72,9 @@ def _rows_for(*, account_id, entries, keep_details):
     for tracked_user, observed_at, items in entries:
         day = observed_at.astimezone(dt.UTC).date()
         tracked_user_id = getattr(tracked_user, "pk", tracked_user)
+        if getattr(tracked_user, "account_id", account_id) != account_id:
+            # Another tenant's user would show in this account's reports.
+            raise ValueError("activity of a tracked user of another account")
         for item in items:
             seconds = min(int(item.get("seconds") or 0), ITEM_SECONDS_MAX)
             if seconds <= 0:

@@ -164,3 +164,11 @@ def test_merge_moves_history_to_the_destination(paid):
         DAY: 20, DAY - dt.timedelta(days=1): 10,
     }
     assert storage_counter(paid) == storage_used_bytes(account=paid)
+
+
+def test_a_tracked_user_of_another_account_is_refused(paid):
+    other = make_account(plan="professional", licenses=5)[0]
+    stranger = tracked_user(other, "stranger")
+    with pytest.raises(ValueError):
+        activity_ingest(account=paid, tracked_user=stranger, observed_at=at(DAY), items=ITEMS)
+    assert not ActivityDay.objects.exists()

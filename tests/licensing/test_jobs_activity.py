@@ -160,3 +160,17 @@ def test_snapshot_is_one_statement_for_any_number_of_accounts(django_assert_max_
         set_used(make_account(plan="professional", licenses=5)[0], n)
     with django_assert_max_num_queries(3):  # savepoint, INSERT .. SELECT, release
         assert snapshot_license_usage() == 25
+
+
+def test_both_jobs_are_scheduled_daily_and_their_tasks_run(db):
+    from django_q.models import Schedule
+
+    from accounts.jobs import JOBS, schedules_sync
+    from licensing import activity_tasks
+
+    schedules_sync()
+    for name in ("purge_data_history", "snapshot_license_usage"):
+        schedule = Schedule.objects.get(name=name)
+        assert schedule.func == JOBS[name].func == f"licensing.activity_tasks.{name}"
+        assert schedule.schedule_type == Schedule.DAILY
+        getattr(activity_tasks, name)()  # the entry point django-q2 calls
