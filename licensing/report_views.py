@@ -30,6 +30,8 @@ BLOCKED_REASONS = {
     "free_over_limit": "The Free plan tracks at most 3 users, and more are tracked now.",
     "storage": "The activity stored for this account is over the plan's storage limit.",
 }
+# licensing.compliance (the other half of the issue) names the storage reason so.
+REASON_ALIASES = {"storage_over_limit": "storage"}
 
 
 @member_required
@@ -54,14 +56,13 @@ def _blocked_page(request):
     licensing = account_licensing(account=request.account)
     window = data_history_window(account=request.account)
     plan = window.subscription.plan if window.subscription else None
+    reason = REASON_ALIASES.get(licensing.blocked_reason, licensing.blocked_reason)
     return render(
         request,
         "licensing/reports_blocked.html",
         {
-            "reason": licensing.blocked_reason,
-            "reason_text": BLOCKED_REASONS.get(
-                licensing.blocked_reason, "The account is not in good standing with its licenses."
-            ),
+            "reason": reason,
+            "reason_text": BLOCKED_REASONS.get(reason, "The account is not in good standing with its licenses."),
             "licensing": licensing,
             "plan": plan,
         },

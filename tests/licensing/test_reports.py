@@ -269,13 +269,14 @@ def test_a_blocked_account_sees_why_and_what_to_do(client, account, role, url):
     [
         ("free_over_limit", "The Free plan tracks at most 3 users"),
         ("storage", "over the plan&#x27;s storage limit"),
+        ("storage_over_limit", "over the plan&#x27;s storage limit"),
     ],
 )
 def test_each_blocked_reason_is_explained(admin_client, account, reason, says):
     block(account, reason)
     content = admin_client.get("/reports/").content.decode()
     assert says in content
-    if reason == "storage":
+    if reason.startswith("storage"):
         assert "Delete data" in content and "Upgrade" in content
 
 
