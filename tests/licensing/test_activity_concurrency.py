@@ -17,7 +17,7 @@ ROUNDS = 10
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the seeded catalogue for later tests
 def test_concurrent_check_ins_of_one_user_add_up_without_losing_seconds():
     account = make_account(plan="professional", licenses=10)[0]
     eva = tracked_user(account, "eva")
