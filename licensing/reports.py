@@ -223,18 +223,22 @@ EXPORT_COLUMNS = ["date", "user", "app", "site", "url_path", "title", "seconds"]
 
 
 def export_rows(*, account, start, end):
-    """The export's rows, in the order of ``EXPORT_COLUMNS`` (a queryset of tuples)."""
+    """The export's rows, in the order of ``EXPORT_COLUMNS`` (a queryset of tuples): the
+    rollup rows, profiles sharing an alias summed into one person as on the page."""
     return (
         activity_in_range(account=account, start=start, end=end)
-        .annotate(user=person_name_expression())
-        .order_by("day", "user", "tracked_user_id", "app", "site", "url_path", "title")
-        .values_list("day", "user", "app", "site", "url_path", "title", "seconds")
+        .annotate(person=person_key_expression())
+        .values("day", "person", "app", "site", "url_path", "title")
+        .annotate(user=Max(person_name_expression()), total=Sum("seconds"))
+        .order_by("day", "user", "person", "app", "site", "url_path", "title")
+        .values_list("day", "user", "app", "site", "url_path", "title", "total")
     )
 
 
 def export_is_capped(*, account, start, end, limit):
-    """Whether the range holds more rows than the plan exports (counts at most limit + 1)."""
-    return activity_in_range(account=account, start=start, end=end)[: limit + 1].count() > limit
+    """Whether the range holds more export rows than the plan allows (counts at most
+    limit + 1 of them)."""
+    return export_rows(account=account, start=start, end=end)[: limit + 1].count() > limit
 
 
 # --- the dashboard's chart ---------------------------------------------------------------------

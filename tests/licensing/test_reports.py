@@ -283,3 +283,15 @@ def test_each_blocked_reason_is_explained(admin_client, account, reason, says):
 def test_a_blocked_account_still_reaches_its_dashboard(admin_client, account):
     block(account, "grace_expired")
     assert admin_client.get("/").status_code == 200
+
+
+def test_the_export_joins_aliased_profiles_like_the_page(admin_client, account):
+    laptop = tracked_user(account, "eva", domain="LAPTOP-EVA", alias="Eva Green")
+    desktop = tracked_user(account, "eva", domain="BOB-PC", alias="Eva Green")
+    ingest(account, laptop, items=BROWSING[:1])
+    ingest(account, desktop, items=BROWSING)
+    lines = export_lines(admin_client.get("/reports/export.csv"))
+    assert lines[1:] == [
+        ["2026-10-15", "Eva Green", "chrome.exe", "crm.example.com", "", "", "3600"],
+        ["2026-10-15", "Eva Green", "outlook.exe", "", "", "", "600"],
+    ]
