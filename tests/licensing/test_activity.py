@@ -172,3 +172,14 @@ def test_a_tracked_user_of_another_account_is_refused(paid):
     with pytest.raises(ValueError):
         activity_ingest(account=paid, tracked_user=stranger, observed_at=at(DAY), items=ITEMS)
     assert not ActivityDay.objects.exists()
+
+
+def test_characters_a_database_cannot_hold_do_not_fail_the_check_in(paid):
+    add_addon(paid, "screen_details")
+    eva = tracked_user(paid, "eva")
+    activity_ingest(account=paid, tracked_user=eva, observed_at=at(DAY), items=[
+        {"app": "bad\x00app", "url": "https://ok.example/p\x00ath", "title": "lone \ud800 surrogate", "seconds": 5},
+    ])
+    row = ActivityDay.objects.get()
+    assert (row.app, row.url_path, row.title) == ("badapp", "/path", "lone ? surrogate")
+    assert storage_counter(paid) == storage_used_bytes(account=paid)
