@@ -166,19 +166,37 @@ class AccountLicensing(models.Model):
 
 
 class ActivityDay(models.Model):
-    """Activity rolled up per tracked user per day and per (app, site[, detail])."""
+    """Activity rolled up per tracked user per day (UTC) and per (app, site[, url path, title]).
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    Ingestion adds seconds to the row of its rollup key (``licensing.activity``); the key is a
+    hash of (app, site, url_path, title) so that the unique index stays small whatever the
+    lengths of the texts (a btree entry on PostgreSQL is limited to about 2.7 kB).
+    """
+
+    # No index of its own: the rollup key's unique index starts with (account, day).
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     tracked_user = models.ForeignKey(TrackedUser, on_delete=models.CASCADE, related_name="activity")
     day = models.DateField()
     app = models.CharField(max_length=200)
     site = models.CharField(max_length=255, blank=True, help_text="the site's domain only")
     url_path = models.CharField(max_length=2000, blank=True, help_text="only with Screen Details")
     title = models.CharField(max_length=500, blank=True, help_text="only with Screen Details")
+    rollup_key = models.CharField(max_length=32, default="", editable=False)
     seconds = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "day"])]
+        constraints = [
+            # Concurrent check-ins of one user add to one row (INSERT .. ON CONFLICT needs it).
+            # (account, day) first: the same index serves the reports' and the purge's ranges,
+            # so an ingested row maintains three indexes (this, the primary key, tracked_user).
+            models.UniqueConstraint(
+                fields=["account", "day", "tracked_user", "rollup_key"],
+                name="one_activity_row_per_rollup_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.app} {self.site} ({self.seconds}s)"
 
 
 class UsageSnapshot(models.Model):
@@ -191,3 +209,6 @@ class UsageSnapshot(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="one_snapshot_per_day")]
+
+    def __str__(self):
+        return f"{self.account} {self.day}: {self.used} / {self.licenses}"

@@ -1,0 +1,256 @@
+"""Reads over the account's activity: privacy, data history, storage, the report and the export.
+
+The rules of docs/activity.md live here, one function each:
+- ``account_keeps_screen_details``: whether URL paths and window titles are kept at ingestion;
+- ``history_start`` / ``data_history_start``: the first day an account can see;
+- ``activity_row_bytes`` / ``ROW_OVERHEAD_BYTES``: what a stored row counts towards storage.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
+
+from billing.models import Subscription, SubscriptionState
+from licensing.models import ActivityDay, IdentityKind, UsageSnapshot
+
+SCREEN_DETAILS = "screen_details"
+
+# Storage of one rolled-up row: a fixed part (ids, day, seconds, rollup key, row header) plus
+# the UTF-8 bytes of its texts. An estimate of what the customer stored, the same on every
+# database engine, not of disk pages (indexes and bloat vary by engine and by vacuum).
+ROW_OVERHEAD_BYTES = 64
+
+
+def today_utc():
+    return timezone.now().astimezone(dt.UTC).date()
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+def account_keeps_screen_details(*, account):
+    """URL paths and window titles are kept only with Screen Details or during a trial;
+    otherwise ingestion keeps the app and the site's domain alone (strictest privacy)."""
+    return Subscription.objects.filter(account=account).filter(
+        Q(state=SubscriptionState.TRIALING) | Q(addons__addon__code=SCREEN_DETAILS)
+    ).exists()
+
+
+# --- data history ------------------------------------------------------------------------------
+
+def history_start(*, today, months, days, extra_months=0):
+    """The first visible day of a window of ``months`` calendar months (or ``days`` days when
+    months is empty) back from ``today``, extended by ``extra_months`` (Data History add-on).
+
+    PRODUCT.md: a 30-day account on 15 October sees back to 15 September, inclusive.
+    """
+    start = today - relativedelta(months=months) if months else today - dt.timedelta(days=days or 0)
+    return start - relativedelta(months=extra_months or 0)
+
+
+def history_extra_months():
+    """Per subscription (as an annotation): months the Data History add-on adds, one add-on
+    row being one unit. A join and a sum: the purge groups 100,000 subscriptions with it."""
+    return Coalesce(Sum("addons__addon__extends_history_months"), 0)
+
+
+@dataclass(frozen=True)
+class DataHistory:
+    first_day: dt.date
+    today: dt.date
+    label: str  # "12 months", "30 days", "6 months + 12 months of Data History"
+    subscription: Subscription | None
+
+
+def data_history_window(*, account, today=None):
+    """The account's window (one query): from its first visible day to today, inclusive."""
+    today = today or today_utc()
+    subscription = (
+        Subscription.objects.select_related("plan")
+        .annotate(extra_months=history_extra_months())
+        .filter(account=account)
+        .first()
+    )
+    if subscription is None:
+        return DataHistory(first_day=today, today=today, label="no", subscription=None)
+    plan = subscription.plan
+    label = plan.data_history_label
+    if subscription.extra_months:
+        label += f" + {subscription.extra_months} months of Data History"
+    first_day = history_start(
+        today=today,
+        months=plan.data_history_months,
+        days=plan.data_history_days,
+        extra_months=subscription.extra_months,
+    )
+    return DataHistory(first_day=first_day, today=today, label=label, subscription=subscription)
+
+
+def data_history_start(*, account, today=None):
+    """The first day the account can see (and keeps); ``today`` when it has no subscription."""
+    return data_history_window(account=account, today=today).first_day
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+def activity_row_bytes(*, app, site, url_path, title):
+    return ROW_OVERHEAD_BYTES + sum(len(text.encode()) for text in (app, site, url_path, title))
+
+
+class OctetLength(Func):
+    """Bytes of a text in UTF-8 (``Length`` counts characters)."""
+
+    function = "OCTET_LENGTH"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))")
+
+
+def activity_row_bytes_expression():
+    """``activity_row_bytes`` in SQL, for set-based recomputation."""
+    return (
+        Value(ROW_OVERHEAD_BYTES)
+        + OctetLength("app") + OctetLength("site") + OctetLength("url_path") + OctetLength("title")
+    )
+
+
+def storage_used_bytes(*, account):
+    """Computed from the rows (the maintained counter is ``AccountLicensing.storage_bytes``)."""
+    total = ActivityDay.objects.filter(account=account).aggregate(
+        bytes=Sum(activity_row_bytes_expression())
+    )["bytes"]
+    return total or 0
+
+
+# --- the report --------------------------------------------------------------------------------
+
+def person_key_expression():
+    """Who a report row is about: an alias joins every profile that carries it (PRODUCT.md),
+    otherwise each tracked user stands alone."""
+    return Case(
+        When(~Q(tracked_user__alias=""), then=Concat(Value("a:"), F("tracked_user__alias"))),
+        default=Concat(Value("u:"), Cast("tracked_user_id", CharField())),
+        output_field=CharField(),
+    )
+
+
+def person_name_expression():
+    """``TrackedUser.display_name`` in SQL."""
+    username = F("tracked_user__username")
+    return Case(
+        When(~Q(tracked_user__alias=""), then=F("tracked_user__alias")),
+        When(
+            Q(tracked_user__identity_kind=IdentityKind.DOMAIN) & ~Q(tracked_user__domain=""),
+            then=Concat(F("tracked_user__domain"), Value("\\"), username),
+        ),
+        When(
+            Q(tracked_user__identity_kind=IdentityKind.MACHINE) & ~Q(tracked_user__machine_hostname=""),
+            then=Concat(F("tracked_user__machine_hostname"), Value("\\"), username),
+        ),
+        default=username,
+        output_field=CharField(),
+    )
+
+
+def activity_in_range(*, account, start, end):
+    return ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end)
+
+
+def report_days(*, account, start, end):
+    """One row per (person, day): ``{"day", "person", "name", "seconds"}``, newest day first."""
+    return (
+        activity_in_range(account=account, start=start, end=end)
+        .annotate(person=person_key_expression())
+        .values("day", "person")
+        .annotate(name=Max(person_name_expression()), seconds=Sum("seconds"))
+        .order_by("-day", "name", "person")
+    )
+
+
+TOP = 3
+TOP_DETAILS = 5
+
+
+def report_details(*, account, rows):
+    """Top apps, sites and (when stored) windows of the given (person, day) rows, in three
+    queries whatever the number of rows. Adds ``apps``, ``sites``, ``windows`` to each row."""
+    rows = list(rows)
+    if not rows:
+        return rows
+    days = {row["day"] for row in rows}
+    people = {row["person"] for row in rows}
+    base = (
+        ActivityDay.objects.filter(account=account, day__in=days)
+        .annotate(person=person_key_expression())
+        .filter(person__in=people)
+    )
+    wanted = {(row["day"], row["person"]) for row in rows}
+
+    def tops(queryset, fields, limit):
+        found = defaultdict(list)
+        for item in queryset.values("day", "person", *fields).annotate(total=Sum("seconds")).order_by("-total"):
+            key = (item["day"], item["person"])
+            if key in wanted and len(found[key]) < limit:
+                found[key].append(item)
+        return found
+
+    apps = tops(base, ["app"], TOP)
+    sites = tops(base.exclude(site=""), ["site"], TOP)
+    windows = tops(base.exclude(url_path="", title=""), ["site", "url_path", "title"], TOP_DETAILS)
+    for row in rows:
+        key = (row["day"], row["person"])
+        row["apps"], row["sites"], row["windows"] = apps[key], sites[key], windows[key]
+    return rows
+
+
+EXPORT_COLUMNS = ["date", "user", "app", "site", "url_path", "title", "seconds"]
+
+
+def export_rows(*, account, start, end):
+    """The export's rows, in the order of ``EXPORT_COLUMNS`` (a queryset of tuples): the
+    rollup rows, profiles sharing an alias summed into one person as on the page."""
+    return (
+        activity_in_range(account=account, start=start, end=end)
+        .annotate(person=person_key_expression())
+        .values("day", "person", "app", "site", "url_path", "title")
+        .annotate(user=Max(person_name_expression()), total=Sum("seconds"))
+        .order_by("day", "user", "person", "app", "site", "url_path", "title")
+        .values_list("day", "user", "app", "site", "url_path", "title", "total")
+    )
+
+
+def export_is_capped(*, account, start, end, limit):
+    """Whether the range holds more export rows than the plan allows (counts at most
+    limit + 1 of them)."""
+    return export_rows(account=account, start=start, end=end)[: limit + 1].count() > limit
+
+
+# --- the dashboard's chart ---------------------------------------------------------------------
+
+CHART_DAYS = 90
+
+
+def usage_history(*, account, today=None, days=CHART_DAYS):
+    """The snapshots of the last ``days`` days, oldest first (one query)."""
+    today = today or today_utc()
+    return list(
+        UsageSnapshot.objects.filter(account=account, day__gt=today - dt.timedelta(days=days))
+        .order_by("day")
+        .values("day", "used", "licenses")
+    )
