@@ -5,13 +5,13 @@ Use them by importing into a test module (pytest only loads plugins from the top
     from tests.browser import browser_page, login_as  # noqa: F401
 
     @pytest.mark.browser
-    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    @pytest.mark.django_db(transaction=True)
     def test_something(browser_page, live_server):
         login_as(browser_page, user)
         browser_page.goto(live_server.url + "/")
 
-``serialized_rollback=True`` keeps the catalogue the data migrations seeded: the live server
-needs a transactional database, which is emptied after each test.
+The live server needs a transactional database, emptied after each test; tests/conftest.py
+seeds the catalogue again for the next one.
 Playwright's own browser download is impossible here: we launch /usr/bin/chromium, and the
 tests are skipped (with the reason) where it is missing.
 """

@@ -9,7 +9,7 @@ from tests.factories import make_account
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_admin_buys_licenses_and_sees_the_ratio_change(browser_page, sandbox_gateway):  # noqa: F811
     account, admin = make_account(plan="essentials", licenses=10)
     page = browser_page

@@ -190,7 +190,7 @@ def test_from_a_trial_the_purchase_starts_an_active_annual_term(trial_account):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_submissions_of_one_cart_give_one_order_and_one_charge(sandbox_gateway):
     account, admin = make_account(plan="professional", licenses=10)
     cart = _cart(account, admin, licenses=15)

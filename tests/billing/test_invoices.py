@@ -102,7 +102,7 @@ def test_one_invoice_per_subscription_term_for_renewals(paid_account):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_invoices_get_gapless_distinct_numbers():
     from tests.factories import make_account
 

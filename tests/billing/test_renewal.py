@@ -149,7 +149,7 @@ def test_the_renewal_command(account, capsys):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_renewing_at_once_issue_one_invoice_and_apply_the_change_once():
     account, admin = paid_account_since(TERM_START, plan="essentials_plus", licenses=20)
     scheduled_change_set(

@@ -1,9 +1,7 @@
 import datetime as dt
 import threading
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connection
 
 from licensing.activity import activity_ingest_batch
@@ -18,17 +16,9 @@ THREADS = 8
 ROUNDS = 10
 
 
-@pytest.fixture
-def catalogue():
-    """A transactional test that ran before may have flushed the catalogue its migration seeded
-    (serialized_rollback clashes with content types re-made by such a flush): seed it again."""
-    seed = import_module("billing.migrations.0002_seed_catalogue").seed
-    seed(apps, None)
-
-
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_check_ins_of_one_user_add_up_without_losing_seconds(catalogue):
+def test_concurrent_check_ins_of_one_user_add_up_without_losing_seconds():
     account = make_account(plan="professional", licenses=10)[0]
     eva = tracked_user(account, "eva")
     items = [

@@ -293,7 +293,7 @@ def test_support_page_queries_do_not_grow_with_cases(client, django_assert_max_n
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_breach_runs_at_once_email_each_case_once():
     with time_machine.travel("2026-11-16 14:00Z", tick=False):
         account, admin = make_customer()

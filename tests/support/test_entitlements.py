@@ -126,7 +126,7 @@ def test_customer_page_shows_what_is_left(client, premier, staff):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_staff_recording_the_last_voucher_at_once_one_is_refused():
     account, _ = make_account(plan="professional", licenses=10)
     accept_quote(account, "premier")
