@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class LicensingConfig(AppConfig):
     name = "licensing"
     verbose_name = "Licensing"
+
+    def ready(self):
+        from accounts.jobs import register_job
+        from billing.hooks import subscription_changed
+        from licensing import receivers
+
+        # Billing tells licensing that licenses or plan changed through its hook.
+        subscription_changed.connect(receivers.reevaluate_compliance, dispatch_uid="licensing_compliance")
+        # Hourly: due grace periods become blocked, reminders 3 days and 1 day before the end.
+        register_job("expire_grace_periods", "licensing.tasks.expire_grace_periods", "H")

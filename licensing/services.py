@@ -1,0 +1,453 @@
+"""Every write of licensing: agent keys, check-ins, tracked-user actions, the used counter."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.services import ServiceError, audit_record
+from billing.models import SubscriptionState
+from billing.selectors import subscription_for
+from licensing import activity
+from licensing.compliance import compliance_evaluate, licensing_row
+from licensing.identity import identity_of
+from licensing.models import (
+    AccountLicensing,
+    ActivityDay,
+    AgentKey,
+    CheckinEvent,
+    IdentityKind,
+    Machine,
+    TrackedUser,
+    TrackedUserMachine,
+    TrackedUserState,
+)
+
+# "wa_" + 10-character prefix + "_" + 43 characters of secret (256 bits).
+AGENT_KEY_PREFIX = "wa_"
+# last_used_at of a key and last log record of a user are kept to the minute: writing them on
+# every check-in would cost a row update per request for no one's benefit.
+TOUCH_RESOLUTION = timedelta(minutes=1)
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+NOT_TRACKED = "not_tracked"
+REJECTED = "rejected"
+
+COUNTED_STATES = [TrackedUserState.ACTIVE]
+
+
+def _hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --- Agent keys -------------------------------------------------------------------------------
+
+
+def agent_key_create(*, account, name="", actor):
+    """A new agent key; returns (key, secret). The secret is shown once and only its hash kept."""
+    prefix = secrets.token_hex(5)
+    secret = f"{AGENT_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        key = AgentKey.objects.create(
+            account=account, name=name[:80], prefix=prefix, key_hash=_hash(secret),
+            created_by=actor.user,
+        )
+        audit_record(
+            account=account, actor=actor, kind="agent_key.created",
+            summary=f"Agent key {prefix} created" + (f" ({name})" if name else ""),
+            after={"prefix": prefix, "name": name},
+        )
+    return key, secret
+
+
+def agent_key_revoke(*, key, actor):
+    with transaction.atomic():
+        key = AgentKey.objects.select_for_update().get(pk=key.pk)
+        if key.revoked_at is not None:
+            return key
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(
+            account=key.account, actor=actor, kind="agent_key.revoked",
+            summary=f"Agent key {key.prefix} revoked", before={"prefix": key.prefix},
+        )
+    return key
+
+
+def agent_key_authenticate(*, secret):
+    """The active key for ``secret``, or None. Touches last_used_at at most once a minute."""
+    if not secret or not secret.startswith(AGENT_KEY_PREFIX) or len(secret) > 100:
+        return None
+    key = (
+        AgentKey.objects.select_related("account")
+        .filter(key_hash=_hash(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or key.last_used_at < now - TOUCH_RESOLUTION:
+        AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+# --- Check-ins --------------------------------------------------------------------------------
+
+
+def _insert_ignore_returning(model, columns, rows, returning):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the rows this statement created.
+
+    A row another transaction created first (a lost race on a unique constraint) is skipped
+    here instead of raising IntegrityError; the caller re-reads it. PostgreSQL and SQLite 3.35+.
+    """
+    if not rows:
+        return []
+    qn = connection.ops.quote_name
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    params = []
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            params.append(fields[column].get_db_prep_save(value, connection))
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+        f"VALUES {', '.join([one] * len(rows))} ON CONFLICT DO NOTHING "
+        f"RETURNING {', '.join(qn(c) for c in returning)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _used_add(*, account, delta):
+    """The maintained counter of users used, changed in the caller's transaction."""
+    if delta:
+        updated = AccountLicensing.objects.filter(account=account).update(used=F("used") + delta)
+        if not updated:
+            licensing_row(account=account)
+            AccountLicensing.objects.filter(account=account).update(used=F("used") + delta)
+
+
+def checkins_record(*, key, events, now=None):
+    """Records a batch of validated check-in events of one agent key, set-based.
+
+    ``events`` is a list of objects with event_id, machine_id, hostname, domain, username,
+    observed_at and activity (list of {app, url, title, seconds}). Returns one result string
+    per event, in order: accepted, duplicate or not_tracked.
+    """
+    account = key.account
+    now = now or timezone.now()
+    results = [None] * len(events)
+    with transaction.atomic():
+        # Duplicates: an event id already seen for the account (or twice in this batch).
+        first_of = {}
+        for i, event in enumerate(events):
+            if event.event_id in first_of:
+                results[i] = DUPLICATE
+            else:
+                first_of[event.event_id] = i
+        created_ids = {
+            r[0]
+            for r in _insert_ignore_returning(
+                CheckinEvent, ["account_id", "event_id", "received_at"],
+                [(account.id, eid, now) for eid in sorted(first_of)], ["event_id"],
+            )
+        }
+        fresh = []
+        for eid, i in first_of.items():
+            if eid in created_ids:
+                fresh.append(i)
+            else:
+                results[i] = DUPLICATE
+        if not fresh:
+            return results
+
+        identities = {}
+        for i in fresh:
+            e = events[i]
+            ident = identity_of(domain=e.domain, machine_id=e.machine_id, username=e.username)
+            identities.setdefault(ident, []).append(i)
+
+        def read_users():
+            found = TrackedUser.objects.filter(
+                account=account,
+                identity_scope__in={ident.scope for ident in identities},
+                identity_name__in={ident.name for ident in identities},
+            ).exclude(state=TrackedUserState.DELETED).only(
+                "id", "identity_kind", "identity_scope", "identity_name", "state",
+                "merged_into_id", "last_log_record_at",
+            )
+            return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in found}
+
+        users = read_users()
+        missing = sorted(ident for ident in identities if tuple(ident) not in users)
+        created = 0
+        if missing:
+            rows = []
+            for ident in missing:
+                e = max((events[i] for i in identities[ident]), key=lambda ev: ev.observed_at)
+                first = min(events[i].observed_at for i in identities[ident])
+                rows.append((
+                    account.id, ident.kind, ident.scope, ident.name,
+                    e.domain or "" if ident.kind == IdentityKind.DOMAIN else "",
+                    e.username, "" if ident.kind == IdentityKind.DOMAIN else e.hostname,
+                    "", TrackedUserState.ACTIVE, min(first, now), e.observed_at,
+                ))
+            created = len(_insert_ignore_returning(
+                TrackedUser,
+                ["account_id", "identity_kind", "identity_scope", "identity_name", "domain",
+                 "username", "machine_hostname", "alias", "state", "first_seen_at",
+                 "last_log_record_at"],
+                rows, ["id"],
+            ))
+            # Rows created by a concurrent batch that won the race are read back here.
+            users = read_users()
+
+        # A merged-away identity counts toward (and its history goes to) its destination.
+        merged_ids = {u.merged_into_id for u in users.values() if u.state == TrackedUserState.MERGED}
+        destinations = {
+            u.id: u
+            for u in TrackedUser.objects.filter(pk__in=merged_ids, account=account).only(
+                "id", "state", "last_log_record_at"
+            )
+        } if merged_ids else {}
+
+        machines = {}
+        touched = {}  # user id -> (user, latest observed_at)
+        links = {}
+        tracked_events = []
+        for ident, indexes in identities.items():
+            user = users[tuple(ident)]
+            if user.state == TrackedUserState.MERGED:
+                user = destinations.get(user.merged_into_id)
+            if user is None or user.state != TrackedUserState.ACTIVE:
+                for i in indexes:
+                    results[i] = NOT_TRACKED
+                continue
+            for i in indexes:
+                e = events[i]
+                results[i] = ACCEPTED
+                tracked_events.append((user, e))
+                if e.machine_id not in machines or machines[e.machine_id].last_seen_at < e.observed_at:
+                    machines[e.machine_id] = Machine(
+                        account=account, machine_id=e.machine_id, hostname=e.hostname,
+                        domain=e.domain or "", first_seen_at=e.observed_at, last_seen_at=e.observed_at,
+                    )
+                latest = touched.get(user.id, (user, None))[1]
+                if latest is None or e.observed_at > latest:
+                    touched[user.id] = (user, e.observed_at)
+                link_key = (user.id, e.machine_id)
+                if link_key not in links or links[link_key] < e.observed_at:
+                    links[link_key] = e.observed_at
+
+        if machines:
+            saved = Machine.objects.bulk_create(
+                [machines[m] for m in sorted(machines)],
+                update_conflicts=True, unique_fields=["account", "machine_id"],
+                update_fields=["hostname", "domain", "last_seen_at"],
+            )
+            machine_pk = {m.machine_id: m.pk for m in saved}
+            TrackedUserMachine.objects.bulk_create(
+                [
+                    TrackedUserMachine(tracked_user_id=uid, machine_id=machine_pk[mid], last_seen_at=seen)
+                    for (uid, mid), seen in sorted(links.items())
+                ],
+                update_conflicts=True, unique_fields=["tracked_user", "machine"],
+                update_fields=["last_seen_at"],
+            )
+        stale = []
+        for user, latest in touched.values():
+            if user.last_log_record_at is None or latest >= user.last_log_record_at + TOUCH_RESOLUTION:
+                user.last_log_record_at = latest
+                stale.append(user)
+        if stale:
+            TrackedUser.objects.bulk_update(sorted(stale, key=lambda u: u.pk), ["last_log_record_at"])
+
+        if created:
+            _used_add(account=account, delta=created)
+            compliance_evaluate(account=account, actor=Actor.agent(key.prefix), now=now)
+
+        for user, e in tracked_events:
+            if e.activity:
+                activity.activity_ingest(
+                    account=account, tracked_user=user, observed_at=e.observed_at,
+                    items=[dict(item) for item in e.activity],
+                )
+    return results
+
+
+# --- Tracked users: the Users page's actions ----------------------------------------------------
+
+
+def _user_snapshot(user):
+    return {"id": user.pk, "name": user.display_name, "state": user.state, "alias": user.alias}
+
+
+def _locked_user(*, account, user_id):
+    user = TrackedUser.objects.select_for_update().filter(account=account, pk=user_id).first()
+    if user is None:
+        raise ServiceError("That user does not exist in this account.")
+    return user
+
+
+def tracked_user_set_alias(*, account, user_id, alias, actor):
+    """A display name (50 characters at most). It joins profiles in reports, never the count."""
+    alias = alias.strip()
+    if len(alias) > 50:
+        raise ServiceError("An alias has 50 characters at most.")
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state == TrackedUserState.DELETED:
+            raise ServiceError("A deleted user cannot be renamed.")
+        before = _user_snapshot(user)
+        user.alias = alias
+        user.save(update_fields=["alias"])
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.alias_set",
+            summary=f"Alias of {before['name']} set to {alias!r}" if alias else f"Alias of {before['name']} removed",
+            before=before, after=_user_snapshot(user),
+        )
+    return user
+
+
+def tracked_user_do_not_track(*, account, user_id, actor):
+    """Puts an active user on the Do Not Track list: no longer logged nor counted."""
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state != TrackedUserState.ACTIVE:
+            raise ServiceError("Only an active user can be put on the Do Not Track list.")
+        before = _user_snapshot(user)
+        user.state = TrackedUserState.DO_NOT_TRACK
+        user.save(update_fields=["state"])
+        _used_add(account=account, delta=-1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.do_not_track_added",
+            summary=f"{user.display_name} put on the Do Not Track list (license reclaimed)",
+            before=before, after=_user_snapshot(user),
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return user
+
+
+def tracked_user_track_again(*, account, user_id, actor):
+    """Takes a user off the Do Not Track list: logged and counted again."""
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state != TrackedUserState.DO_NOT_TRACK:
+            raise ServiceError("That user is not on the Do Not Track list.")
+        before = _user_snapshot(user)
+        user.state = TrackedUserState.ACTIVE
+        user.save(update_fields=["state"])
+        _used_add(account=account, delta=1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.do_not_track_removed",
+            summary=f"{user.display_name} taken off the Do Not Track list (uses a license)",
+            before=before, after=_user_snapshot(user),
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return user
+
+
+def tracked_user_delete(*, account, user_id, actor):
+    """Deletes a user and its activity data; its license is reclaimed. Users merged into it go
+    with it. If its agent still reports, it comes back as a new user."""
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state in (TrackedUserState.DELETED, TrackedUserState.MERGED):
+            raise ServiceError("That user is already deleted or merged into another.")
+        before = _user_snapshot(user)
+        family = [user.pk, *TrackedUser.objects.filter(account=account, merged_into=user).values_list("pk", flat=True)]
+        ActivityDay.objects.filter(account=account, tracked_user_id__in=family).delete()
+        TrackedUserMachine.objects.filter(tracked_user_id__in=family).delete()
+        now = timezone.now()
+        TrackedUser.objects.filter(pk__in=family).update(
+            state=TrackedUserState.DELETED, deleted_at=now, merged_into=None
+        )
+        if before["state"] == TrackedUserState.ACTIVE:
+            _used_add(account=account, delta=-1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.deleted",
+            summary=f"{before['name']} deleted with its activity data",
+            before=before, after={"state": TrackedUserState.DELETED, "merged_users_deleted": len(family) - 1},
+        )
+        compliance_evaluate(account=account, actor=actor)
+    user.refresh_from_db()
+    return user
+
+
+def merge_allowed(*, account):
+    """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
+    subscription = subscription_for(account=account)
+    return bool(
+        subscription and subscription.plan.is_paid and subscription.state != SubscriptionState.TRIALING
+    )
+
+
+def tracked_user_merge(*, account, source_id, destination_id, actor):
+    """Folds ``source`` into ``destination`` for ever: its machines and activity follow the
+    destination, its identity reports to the destination, and it stops counting."""
+    if not merge_allowed(account=account):
+        raise ServiceError("Merging users is available on paid plans only.")
+    if source_id == destination_id:
+        raise ServiceError("A user cannot be merged into itself.")
+    with transaction.atomic():
+        # Both rows locked in id order, so two crossing merges cannot deadlock.
+        locked = {
+            u.pk: u
+            for u in TrackedUser.objects.select_for_update()
+            .filter(account=account, pk__in=[source_id, destination_id]).order_by("pk")
+        }
+        source, destination = locked.get(source_id), locked.get(destination_id)
+        if source is None or destination is None:
+            raise ServiceError("That user does not exist in this account.")
+        if source.state != TrackedUserState.ACTIVE or destination.state != TrackedUserState.ACTIVE:
+            raise ServiceError("Only two active users can be merged.")
+        before = {"source": _user_snapshot(source), "destination": _user_snapshot(destination)}
+        # Machine links: keep the destination's where both have one, re-point the rest.
+        dest_machines = TrackedUserMachine.objects.filter(tracked_user=destination).values("machine_id")
+        TrackedUserMachine.objects.filter(tracked_user=source, machine_id__in=dest_machines).delete()
+        TrackedUserMachine.objects.filter(tracked_user=source).update(tracked_user=destination)
+        ActivityDay.objects.filter(account=account, tracked_user=source).update(tracked_user=destination)
+        TrackedUser.objects.filter(account=account, merged_into=source).update(merged_into=destination)
+        if source.last_log_record_at and (
+            destination.last_log_record_at is None or source.last_log_record_at > destination.last_log_record_at
+        ):
+            destination.last_log_record_at = source.last_log_record_at
+        destination.first_seen_at = min(destination.first_seen_at, source.first_seen_at)
+        destination.save(update_fields=["last_log_record_at", "first_seen_at"])
+        source.state = TrackedUserState.MERGED
+        source.merged_into = destination
+        source.save(update_fields=["state", "merged_into"])
+        _used_add(account=account, delta=-1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.merged",
+            summary=f"{source.display_name} merged into {destination.display_name} (license reclaimed)",
+            before=before, after={"source": _user_snapshot(source), "destination": _user_snapshot(destination)},
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return destination
+
+
+def licensing_recount(*, account, actor=None):
+    """Safety net: recounts users used from the tracked users and fixes the counter if it
+    drifted (it should not: every change updates it in its own transaction)."""
+    actor = actor or Actor.system("licensing_recount")
+    with transaction.atomic():
+        row = licensing_row(account=account, lock=True)
+        used = TrackedUser.objects.filter(account=account, state__in=COUNTED_STATES).count()
+        if used != row.used:
+            before = row.used
+            AccountLicensing.objects.filter(pk=row.pk).update(used=used)
+            audit_record(
+                account=account, actor=actor, kind="licensing.recounted",
+                summary=f"Users used recounted: {before} -> {used}",
+                before={"used": before}, after={"used": used},
+            )
+            compliance_evaluate(account=account, actor=actor)
+    return used
