@@ -246,7 +246,7 @@ def grace_periods_expire(*, now=None):
             _email_admins_on_commit(
                 account_ids=ids,
                 subject=f"Grace period ends in {days} day{'s' if days > 1 else ''}",
-                body_for=lambda account_id, days=days: (
+                body_for=lambda account_id, days=days, info=info: (
                     f"{info[account_id][1]} tracks more users than it has licenses. Its grace "
                     f"period ends {info[account_id][2]:%Y-%m-%d %H:%M} UTC (in {days} "
                     f"day{'s' if days > 1 else ''}); after it, reports and exports are blocked "

@@ -2,7 +2,13 @@ from django.db.models import Count, F, Q
 
 from billing.selectors import subscription_for
 from licensing.compliance import compliance_view, licenses_of
-from licensing.models import AccountLicensing, ComplianceState, TrackedUser, TrackedUserMachine, TrackedUserState
+from licensing.models import (
+    AccountLicensing,
+    ComplianceState,
+    TrackedUser,
+    TrackedUserMachine,
+    TrackedUserState,
+)
 
 
 def account_licensing(*, account):
