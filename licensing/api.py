@@ -20,7 +20,7 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, ConfigDict, SkipValidation, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, SkipValidation, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from billing.selectors import subscription_for
@@ -37,14 +37,14 @@ PROBLEM = "application/problem+json"
 # --- Schemas ---------------------------------------------------------------------------------
 
 
-class ActivityItemIn(Schema):
+class ActivityItemIn(BaseModel):
     app: str = Field(min_length=1, max_length=200, description="the application's name")
     url: str = Field("", max_length=2000, description="kept whole only with Screen Details")
     title: str = Field("", max_length=500, description="window title; only with Screen Details")
     seconds: int = Field(ge=0, le=86400)
 
 
-class CheckinEventIn(Schema):
+class CheckinEventIn(BaseModel):
     """One check-in: ``username`` logged into ``machine_id`` at ``observed_at``."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)

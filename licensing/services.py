@@ -110,16 +110,24 @@ def _insert_ignore_returning(model, columns, rows, returning):
         return []
     qn = connection.ops.quote_name
     fields = {f.column: f for f in model._meta.concrete_fields}
-    params = []
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            params.append(fields[column].get_db_prep_save(value, connection))
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
-        f"VALUES {', '.join([one] * len(rows))} ON CONFLICT DO NOTHING "
-        f"RETURNING {', '.join(qn(c) for c in returning)}"
-    )
+    names = ", ".join(qn(c) for c in columns)
+    tail = f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(c) for c in returning)}"
+    if connection.vendor == "postgresql":
+        # One array per column: the statement text is the same for any batch size, so
+        # PostgreSQL and psycopg do not re-parse a new statement of 1,000 parameters each time.
+        arrays = [
+            [fields[c].get_db_prep_save(row[i], connection) for row in rows] for i, c in enumerate(columns)
+        ]
+        casts = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
+        sql = f"INSERT INTO {qn(model._meta.db_table)} ({names}) SELECT * FROM UNNEST({casts}) {tail}"
+        params = arrays
+    else:
+        params = []
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
+                params.append(fields[column].get_db_prep_save(value, connection))
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        sql = f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES {', '.join([one] * len(rows))} {tail}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -132,6 +140,80 @@ def _used_add(*, account, delta):
         if not updated:
             licensing_row(account=account)
             AccountLicensing.objects.filter(account=account).update(used=F("used") + delta)
+
+
+def _stale(stored, seen):
+    return stored is None or seen >= stored + TOUCH_RESOLUTION
+
+
+def _touch(model, column, values):
+    """One UPDATE for many rows: ``column`` = the given time where it is later than the stored
+    one ({pk: time}). Django's bulk_update builds a CASE per row in Python, too slow here."""
+    if not values:
+        return
+    qn = connection.ops.quote_name
+    field = model._meta.get_field(column)
+    table, col = qn(model._meta.db_table), qn(field.column)
+    items = sorted(values.items())
+    if connection.vendor == "postgresql":
+        source = f"SELECT * FROM UNNEST(%s::bigint[], %s::{field.db_type(connection)}[]) AS v(pk, seen)"
+        params = [[pk for pk, _ in items], [field.get_db_prep_save(w, connection) for _, w in items]]
+    else:
+        source = " UNION ALL ".join(["SELECT %s AS pk, %s AS seen"] * len(items))
+        params = [p for pk, w in items for p in (pk, field.get_db_prep_save(w, connection))]
+    sql = (
+        f"UPDATE {table} SET {col} = v.seen FROM ({source}) AS v "
+        f"WHERE {table}.{qn('id')} = v.pk AND ({table}.{col} IS NULL OR {table}.{col} < v.seen)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _machines_record(account, machines):
+    """Machines of a batch: {machine_id: pk}. New ones are inserted, known ones updated only
+    when their last-seen time is a minute old: most check-ins of a busy fleet write nothing."""
+    known = {
+        mid: (pk, seen)
+        for pk, mid, seen in Machine.objects.filter(account=account, machine_id__in=list(machines))
+        .values_list("id", "machine_id", "last_seen_at")
+    }
+    new = sorted(mid for mid in machines if mid not in known)
+    if new:
+        _insert_ignore_returning(
+            Machine, ["account_id", "machine_id", "hostname", "domain", "first_seen_at", "last_seen_at"],
+            [(account.id, mid, machines[mid].hostname, machines[mid].domain,
+              machines[mid].first_seen_at, machines[mid].last_seen_at) for mid in new],
+            ["id"],
+        )
+        # Read back, with those a concurrent batch inserted first.
+        known.update({
+            mid: (pk, None)
+            for pk, mid in Machine.objects.filter(account=account, machine_id__in=new).values_list("id", "machine_id")
+        })
+    _touch(Machine, "last_seen_at", {
+        known[mid][0]: m.last_seen_at
+        for mid, m in machines.items()
+        if mid not in new and _stale(known[mid][1], m.last_seen_at)
+    })
+    return {mid: known[mid][0] for mid in machines}
+
+
+def _links_record(links):
+    """Which machines each user was seen on: {(user pk, machine pk): seen}, same economy."""
+    known = {
+        (user_id, machine_id): (pk, seen)
+        for pk, user_id, machine_id, seen in TrackedUserMachine.objects.filter(
+            tracked_user_id__in={u for u, _ in links}, machine_id__in={m for _, m in links}
+        ).values_list("id", "tracked_user_id", "machine_id", "last_seen_at")
+    }
+    new = sorted(pair for pair in links if pair not in known)
+    _insert_ignore_returning(
+        TrackedUserMachine, ["tracked_user_id", "machine_id", "last_seen_at"],
+        [(u, m, links[(u, m)]) for u, m in new], ["id"],
+    )
+    _touch(TrackedUserMachine, "last_seen_at", {
+        known[pair][0]: seen for pair, seen in links.items() if pair in known and _stale(known[pair][1], seen)
+    })
 
 
 def checkins_record(*, key, events, now=None):
@@ -247,27 +329,11 @@ def checkins_record(*, key, events, now=None):
                     links[link_key] = e.observed_at
 
         if machines:
-            saved = Machine.objects.bulk_create(
-                [machines[m] for m in sorted(machines)],
-                update_conflicts=True, unique_fields=["account", "machine_id"],
-                update_fields=["hostname", "domain", "last_seen_at"],
-            )
-            machine_pk = {m.machine_id: m.pk for m in saved}
-            TrackedUserMachine.objects.bulk_create(
-                [
-                    TrackedUserMachine(tracked_user_id=uid, machine_id=machine_pk[mid], last_seen_at=seen)
-                    for (uid, mid), seen in sorted(links.items())
-                ],
-                update_conflicts=True, unique_fields=["tracked_user", "machine"],
-                update_fields=["last_seen_at"],
-            )
-        stale = []
-        for user, latest in touched.values():
-            if user.last_log_record_at is None or latest >= user.last_log_record_at + TOUCH_RESOLUTION:
-                user.last_log_record_at = latest
-                stale.append(user)
-        if stale:
-            TrackedUser.objects.bulk_update(sorted(stale, key=lambda u: u.pk), ["last_log_record_at"])
+            machine_pk = _machines_record(account, machines)
+            _links_record({(uid, machine_pk[mid]): seen for (uid, mid), seen in links.items()})
+        _touch(TrackedUser, "last_log_record_at", {
+            user.pk: latest for user, latest in touched.values() if _stale(user.last_log_record_at, latest)
+        })
 
         if created:
             _used_add(account=account, delta=created)
