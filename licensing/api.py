@@ -222,6 +222,20 @@ class AgentKeyAuth(HttpBearer):
         return key
 
 
+def _usage(key, *, reread):
+    """The account's used / licenses / state: as read with the key, unless this batch changed
+    them (it created users, so compliance was evaluated again)."""
+    account = key.account
+    if reread:
+        row = AccountLicensing.objects.filter(account_id=account.pk).first()
+    else:
+        row = getattr(account, "licensing", None) if hasattr(account, "licensing") else None
+    subscription = getattr(account, "subscription", None) if hasattr(account, "subscription") else None
+    if subscription is None:
+        subscription = subscription_for(account=account)
+    return compliance_view(row, licenses_of(subscription))
+
+
 def _reason(error: PydanticValidationError):
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()
@@ -256,17 +270,10 @@ def checkins(request, payload: CheckinBatchIn):
             continue
         valid.append(event)
         positions.append(i)
-    outcomes = services.checkins_record(key=key, events=valid) if valid else []
+    outcomes, created = services.checkins_record(key=key, events=valid) if valid else ([], 0)
     for i, event, outcome in zip(positions, valid, outcomes, strict=True):
         results[i] = {"index": i, "event_id": event.event_id, "result": outcome}
-    row = (
-        AccountLicensing.objects.select_related("account__subscription__plan")
-        .filter(account_id=key.account_id).first()
-    )
-    subscription = (
-        getattr(row.account, "subscription", None) if row else subscription_for(account=key.account)
-    )
-    usage = compliance_view(row, licenses_of(subscription))
+    usage = _usage(key, reread=bool(created))
     body = {
         "results": results,
         "account": {"used": usage["used"], "licenses": usage["licenses"], "state": usage["state"]},

@@ -83,8 +83,10 @@ def agent_key_authenticate(*, secret):
     """The active key for ``secret``, or None. Touches last_used_at at most once a minute."""
     if not secret or not secret.startswith(AGENT_KEY_PREFIX) or len(secret) > 100:
         return None
+    # The account's licensing row, subscription and plan come along: the API's answer
+    # carries used / licenses / state without another query.
     key = (
-        AgentKey.objects.select_related("account")
+        AgentKey.objects.select_related("account__licensing", "account__subscription__plan")
         .filter(key_hash=_hash(secret), revoked_at__isnull=True)
         .first()
     )
@@ -230,7 +232,8 @@ def checkins_record(*, key, events, now=None):
 
     ``events`` is a list of objects with event_id, machine_id, hostname, domain, username,
     observed_at and activity (list of {app, url, title, seconds}). Returns one result string
-    per event, in order: accepted, duplicate or not_tracked.
+    per event, in order: accepted, duplicate or not_tracked, and the number of tracked users
+    the batch created.
     """
     account = key.account
     now = now or timezone.now()
@@ -263,7 +266,7 @@ def checkins_record(*, key, events, now=None):
             else:
                 results[i] = DUPLICATE
         if not fresh:
-            return results
+            return results, 0
 
         identities = {}
         for i in fresh:
@@ -359,7 +362,7 @@ def checkins_record(*, key, events, now=None):
                     account=account, tracked_user=user, observed_at=e.observed_at,
                     items=[dict(item) for item in e.activity],
                 )
-    return results
+    return results, created
 
 
 # --- Tracked users: the Users page's actions ----------------------------------------------------
