@@ -275,8 +275,10 @@ def checkins_record(*, key, events, now=None):
             identities.setdefault(ident, []).append(i)
 
         def read_users():
+            # All three parts of the identity, so the unique index answers the lookup.
             found = TrackedUser.objects.filter(
                 account=account,
+                identity_kind__in={ident.kind for ident in identities},
                 identity_scope__in={ident.scope for ident in identities},
                 identity_name__in={ident.name for ident in identities},
             ).exclude(state=TrackedUserState.DELETED).only(
