@@ -171,32 +171,15 @@ def _touch(model, column, values):
         cursor.execute(sql, params)
 
 
-def _machines_and_links_record(account, machines, links):
+def _machines_and_links_record(account, machines, links, preloaded=None):
     """Machines of a batch ({machine_id: Machine}) and who was seen on them ({(user pk,
     machine_id): seen}). One query reads both; new rows are inserted, known ones touched only
     when their last-seen time is a minute old: most check-ins of a busy fleet write nothing."""
-    qn = connection.ops.quote_name
     mids = sorted(machines)
-    uids = sorted({u for u, _ in links})
-    m_table, l_table = qn(Machine._meta.db_table), qn(TrackedUserMachine._meta.db_table)
-    sql = (
-        f"SELECT m.id, m.machine_id, m.last_seen_at, l.id, l.tracked_user_id, l.last_seen_at "
-        f"FROM {m_table} m LEFT JOIN {l_table} l ON l.machine_id = m.id "
-        f"AND l.tracked_user_id IN ({', '.join(['%s'] * len(uids))}) "
-        f"WHERE m.account_id = %s AND m.machine_id IN ({', '.join(['%s'] * len(mids))})"
-    )
-    to_python = Machine._meta.get_field("last_seen_at")
-    known_machines, known_links = {}, {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*uids, account.id, *mids])
-        converters = connection.ops.get_db_converters(to_python.cached_col)
-        for m_id, mid, m_seen, l_id, l_uid, l_seen in cursor.fetchall():
-            for converter in converters:
-                m_seen = converter(m_seen, to_python, connection)
-                l_seen = converter(l_seen, to_python, connection) if l_seen is not None else None
-            known_machines[mid] = (m_id, m_seen)
-            if l_id is not None:
-                known_links[(l_uid, mid)] = (l_id, l_seen)
+    if preloaded is not None:
+        known_machines, known_links = preloaded
+    else:
+        known_machines, known_links = _read_machines_and_links(account, mids, sorted({u for u, _ in links}))
     new = [mid for mid in mids if mid not in known_machines]
     if new:
         _insert_ignore_returning(
@@ -227,6 +210,81 @@ def _machines_and_links_record(account, machines, links):
     })
 
 
+def _read_machines_and_links(account, mids, uids):
+    """{machine_id: (pk, last seen)}, {(user pk, machine_id): (pk, last seen)} in one query."""
+    qn = connection.ops.quote_name
+    m_table, l_table = qn(Machine._meta.db_table), qn(TrackedUserMachine._meta.db_table)
+    sql = (
+        f"SELECT m.id, m.machine_id, m.last_seen_at, l.id, l.tracked_user_id, l.last_seen_at "
+        f"FROM {m_table} m LEFT JOIN {l_table} l ON l.machine_id = m.id "
+        f"AND l.tracked_user_id IN ({', '.join(['%s'] * len(uids))}) "
+        f"WHERE m.account_id = %s AND m.machine_id IN ({', '.join(['%s'] * len(mids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*uids, account.id, *mids])
+        return _machines_and_links_from(cursor.fetchall())
+
+
+def _machines_and_links_from(rows):
+    field = Machine._meta.get_field("last_seen_at")
+    converters = connection.ops.get_db_converters(field.cached_col)
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, field, connection) if value is not None else None
+        return value
+
+    known_machines, known_links = {}, {}
+    for m_id, mid, m_seen, l_id, l_uid, l_seen in rows:
+        known_machines[mid] = (m_id, convert(m_seen))
+        if l_id is not None:
+            known_links[(l_uid, mid)] = (l_id, convert(l_seen))
+    return known_machines, known_links
+
+
+USER_COLUMNS = ["id", "identity_kind", "identity_scope", "identity_name", "state", "merged_into_id", "last_log_record_at"]
+
+
+def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
+    """The whole read phase of a batch in one round trip to PostgreSQL: asynchronous commit for
+    this transaction, the INSERT of the event ids (the ones it returns are new), the batch's
+    tracked users, and its machines with their users' links. Statement text and parameter
+    count do not depend on the batch size (arrays)."""
+    qn = connection.ops.quote_name
+    tu, m, link, ev = (qn(model._meta.db_table) for model in (TrackedUser, Machine, TrackedUserMachine, CheckinEvent))
+    sql = "; ".join([
+        # Check-ins are acknowledged without waiting for the WAL flush (the commit is still
+        # atomic; a database crash may lose the last fraction of a second of check-ins, which
+        # agents report again at their next check-in). docs/licensing.md, "Durability".
+        "SET LOCAL synchronous_commit TO OFF",
+        f"INSERT INTO {ev} (account_id, event_id, received_at) "
+        f"SELECT %s, e, %s FROM UNNEST(%s::varchar[]) AS e ON CONFLICT DO NOTHING RETURNING event_id",
+        f"SELECT {', '.join(USER_COLUMNS)} FROM {tu} WHERE account_id = %s "
+        f"AND identity_kind = ANY(%s::varchar[]) AND identity_scope = ANY(%s::varchar[]) "
+        f"AND identity_name = ANY(%s::varchar[]) AND NOT (state = 'deleted')",
+        f"SELECT mm.id, mm.machine_id, mm.last_seen_at, l.id, l.tracked_user_id, l.last_seen_at "
+        f"FROM {m} mm LEFT JOIN {link} l ON l.machine_id = mm.id "
+        f"WHERE mm.account_id = %s AND mm.machine_id = ANY(%s::varchar[])",
+    ])
+    params = [
+        account.id, now, list(event_ids),
+        account.id, sorted({i.kind for i in identities}), sorted({i.scope for i in identities}),
+        sorted({i.name for i in identities}),
+        account.id, list(machine_ids),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        results = []
+        while True:
+            if cursor.description is not None:
+                results.append(cursor.fetchall())
+            if not cursor.nextset():
+                break
+    created_ids = {r[0] for r in results[0]}
+    users = [TrackedUser(account_id=account.id, **dict(zip(USER_COLUMNS, row, strict=True))) for row in results[1]]
+    return created_ids, users, _machines_and_links_from(results[2])
+
+
 def checkins_record(*, key, events, now=None):
     """Records a batch of validated check-in events of one agent key, set-based.
 
@@ -239,12 +297,6 @@ def checkins_record(*, key, events, now=None):
     now = now or timezone.now()
     results = [None] * len(events)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Check-ins are acknowledged without waiting for the WAL flush (the commit is still
-            # atomic; a database crash may lose the last fraction of a second of check-ins,
-            # which agents report again at their next check-in). docs/licensing.md, "Speed".
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Duplicates: an event id already seen for the account (or twice in this batch).
         first_of = {}
         for i, event in enumerate(events):
@@ -252,29 +304,42 @@ def checkins_record(*, key, events, now=None):
                 results[i] = DUPLICATE
             else:
                 first_of[event.event_id] = i
-        created_ids = {
-            r[0]
-            for r in _insert_ignore_returning(
-                CheckinEvent, ["account_id", "event_id", "received_at"],
-                [(account.id, eid, now) for eid in sorted(first_of)], ["event_id"],
+        identities = {}
+        for i in first_of.values():
+            e = events[i]
+            ident = identity_of(domain=e.domain, machine_id=e.machine_id, username=e.username)
+            identities.setdefault(ident, []).append(i)
+        preloaded = None
+        if connection.vendor == "postgresql":
+            created_ids, found, preloaded = _read_batch_postgresql(
+                account, sorted(first_of), identities, sorted({events[i].machine_id for i in first_of.values()}), now
             )
-        }
-        fresh = []
+        else:
+            created_ids = {
+                r[0]
+                for r in _insert_ignore_returning(
+                    CheckinEvent, ["account_id", "event_id", "received_at"],
+                    [(account.id, eid, now) for eid in sorted(first_of)], ["event_id"],
+                )
+            }
+            found = None
+        fresh = set()
         for eid, i in first_of.items():
             if eid in created_ids:
-                fresh.append(i)
+                fresh.add(i)
             else:
                 results[i] = DUPLICATE
         if not fresh:
             return results, 0
+        identities = {
+            ident: [i for i in indexes if i in fresh]
+            for ident, indexes in identities.items()
+            if any(i in fresh for i in indexes)
+        }
 
-        identities = {}
-        for i in fresh:
-            e = events[i]
-            ident = identity_of(domain=e.domain, machine_id=e.machine_id, username=e.username)
-            identities.setdefault(ident, []).append(i)
-
-        def read_users():
+        def read_users(found=None):
+            if found is not None:
+                return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in found}
             # All three parts of the identity, so the unique index answers the lookup.
             found = TrackedUser.objects.filter(
                 account=account,
@@ -287,7 +352,7 @@ def checkins_record(*, key, events, now=None):
             )
             return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in found}
 
-        users = read_users()
+        users = read_users(found)
         missing = sorted(ident for ident in identities if tuple(ident) not in users)
         created = 0
         if missing:
@@ -349,7 +414,7 @@ def checkins_record(*, key, events, now=None):
                     links[link_key] = e.observed_at
 
         if machines:
-            _machines_and_links_record(account, machines, links)
+            _machines_and_links_record(account, machines, links, preloaded)
         _touch(TrackedUser, "last_log_record_at", {
             user.pk: latest for user, latest in touched.values() if _stale(user.last_log_record_at, latest)
         })
