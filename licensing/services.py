@@ -148,9 +148,10 @@ def _stale(stored, seen):
     return stored is None or seen >= stored + TOUCH_RESOLUTION
 
 
-def _touch(model, column, values):
+def _touch(model, column, values, into):
     """One UPDATE for many rows: ``column`` = the given time where it is later than the stored
-    one ({pk: time}). Django's bulk_update builds a CASE per row in Python, too slow here."""
+    one ({pk: time}), appended to ``into`` to be run with ``_run_all``. Django's bulk_update
+    builds a CASE per row in Python, too slow here."""
     if not values:
         return
     qn = connection.ops.quote_name
@@ -167,11 +168,23 @@ def _touch(model, column, values):
         f"UPDATE {table} SET {col} = v.seen FROM ({source}) AS v "
         f"WHERE {table}.{qn('id')} = v.pk AND ({table}.{col} IS NULL OR {table}.{col} < v.seen)"
     )
+    into.append((sql, params))
+
+
+def _run_all(statements):
+    """Runs the statements: in one round trip on PostgreSQL (psycopg's client-side binding
+    sends them as one query), one by one elsewhere."""
+    if not statements:
+        return
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
 
 
-def _machines_and_links_record(account, machines, links, preloaded=None):
+def _machines_and_links_record(account, machines, links, preloaded, touches):
     """Machines of a batch ({machine_id: Machine}) and who was seen on them ({(user pk,
     machine_id): seen}). One query reads both; new rows are inserted, known ones touched only
     when their last-seen time is a minute old: most check-ins of a busy fleet write nothing."""
@@ -197,7 +210,7 @@ def _machines_and_links_record(account, machines, links, preloaded=None):
         known_machines[mid][0]: m.last_seen_at
         for mid, m in machines.items()
         if mid not in new and _stale(known_machines[mid][1], m.last_seen_at)
-    })
+    }, touches)
     new_links = sorted(pair for pair in links if pair not in known_links)
     _insert_ignore_returning(
         TrackedUserMachine, ["tracked_user_id", "machine_id", "last_seen_at"],
@@ -207,7 +220,7 @@ def _machines_and_links_record(account, machines, links, preloaded=None):
         known_links[pair][0]: seen
         for pair, seen in links.items()
         if pair in known_links and _stale(known_links[pair][1], seen)
-    })
+    }, touches)
 
 
 def _read_machines_and_links(account, mids, uids):
@@ -413,11 +426,13 @@ def checkins_record(*, key, events, now=None):
                 if link_key not in links or links[link_key] < e.observed_at:
                     links[link_key] = e.observed_at
 
+        touches = []
         if machines:
-            _machines_and_links_record(account, machines, links, preloaded)
+            _machines_and_links_record(account, machines, links, preloaded, touches)
         _touch(TrackedUser, "last_log_record_at", {
             user.pk: latest for user, latest in touched.values() if _stale(user.last_log_record_at, latest)
-        })
+        }, touches)
+        _run_all(touches)
 
         if created:
             _used_add(account=account, delta=created)
