@@ -171,8 +171,8 @@ def pct(values, p):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=float, default=50, help="requests/s of the latency runs")
     parser.add_argument("--users", type=int, default=2000)
     args = parser.parse_args()
@@ -185,7 +185,7 @@ def main():
         throughput(secret, 5, args.clients, args.users, pool=100)
         # Fresh tables: give the planner statistics, as autovacuum does on a live database.
         run([PY, "manage.py", "dbshell", "--", "-c", "ANALYZE"])
-        eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 60))
+        eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 100))
         print(f"batches of 100 events, {args.clients} clients, {args.workers} gunicorn workers, "
               f"{os.cpu_count()} CPUs:")
         print(f"  {eps:,.0f} events/s  ({len(batch_lat)} requests; latency p50 "
