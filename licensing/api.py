@@ -225,14 +225,11 @@ class AgentKeyAuth(HttpBearer):
 def _usage(key, *, reread):
     """The account's used / licenses / state: as read with the key, unless this batch changed
     them (it created users, so compliance was evaluated again)."""
-    account = key.account
     if reread:
-        row = AccountLicensing.objects.filter(account_id=account.pk).first()
+        row = AccountLicensing.objects.filter(account_id=key.account_id).first()
     else:
-        row = getattr(account, "licensing", None) if hasattr(account, "licensing") else None
-    subscription = getattr(account, "subscription", None) if hasattr(account, "subscription") else None
-    if subscription is None:
-        subscription = subscription_for(account=account)
+        row = key.licensing_row
+    subscription = key.subscription or subscription_for(account=key.account)
     return compliance_view(row, licenses_of(subscription))
 
 
