@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -219,7 +220,7 @@ def _run_all(statements):
 
 
 def _machines_and_links_record(account, machines, links, preloaded, touches):
-    """Machines of a batch ({machine_id: Machine}) and who was seen on them ({(user pk,
+    """Machines of a batch ({machine_id: SeenMachine}) and who was seen on them ({(user pk,
     machine_id): seen}). One query reads both; new rows are inserted, known ones touched only
     when their last-seen time is a minute old: most check-ins of a busy fleet write nothing."""
     mids = sorted(machines)
@@ -292,6 +293,25 @@ def _machines_and_links_from(rows):
 USER_COLUMNS = ["id", "identity_kind", "identity_scope", "identity_name", "state", "merged_into_id", "last_log_record_at"]
 
 
+class UserRow(NamedTuple):
+    """A tracked user as a batch needs it (model instances cost too much per event)."""
+
+    id: int
+    identity_kind: str
+    identity_scope: str
+    identity_name: str
+    state: str
+    merged_into_id: int | None
+    last_log_record_at: object
+
+
+class SeenMachine(NamedTuple):
+    hostname: str
+    domain: str
+    first_seen_at: object
+    last_seen_at: object
+
+
 def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
     """The whole read phase of a batch in one round trip to PostgreSQL: asynchronous commit for
     this transaction, the INSERT of the event ids (the ones it returns are new), the batch's
@@ -328,7 +348,7 @@ def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
             if not cursor.nextset():
                 break
     created_ids = {r[0] for r in results[0]}
-    users = [TrackedUser(account_id=account.id, **dict(zip(USER_COLUMNS, row, strict=True))) for row in results[1]]
+    users = [UserRow(*row) for row in results[1]]
     return created_ids, users, _machines_and_links_from(results[2])
 
 
@@ -393,11 +413,8 @@ def checkins_record(*, key, events, now=None):
                 identity_kind__in={ident.kind for ident in identities},
                 identity_scope__in={ident.scope for ident in identities},
                 identity_name__in={ident.name for ident in identities},
-            ).exclude(state=TrackedUserState.DELETED).only(
-                "id", "identity_kind", "identity_scope", "identity_name", "state",
-                "merged_into_id", "last_log_record_at",
-            )
-            return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in found}
+            ).exclude(state=TrackedUserState.DELETED).values_list(*USER_COLUMNS)
+            return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in map(UserRow._make, found)}
 
         users = read_users(found)
         missing = sorted(ident for ident in identities if tuple(ident) not in users)
@@ -427,9 +444,8 @@ def checkins_record(*, key, events, now=None):
         merged_ids = {u.merged_into_id for u in users.values() if u.state == TrackedUserState.MERGED}
         destinations = {
             u.id: u
-            for u in TrackedUser.objects.filter(pk__in=merged_ids, account=account).only(
-                "id", "state", "last_log_record_at"
-            )
+            for u in map(UserRow._make, TrackedUser.objects.filter(pk__in=merged_ids, account=account)
+                         .values_list(*USER_COLUMNS))
         } if merged_ids else {}
 
         machines = {}
@@ -449,10 +465,7 @@ def checkins_record(*, key, events, now=None):
                 results[i] = ACCEPTED
                 tracked_events.append((user, e))
                 if e.machine_id not in machines or machines[e.machine_id].last_seen_at < e.observed_at:
-                    machines[e.machine_id] = Machine(
-                        account=account, machine_id=e.machine_id, hostname=e.hostname,
-                        domain=e.domain or "", first_seen_at=e.observed_at, last_seen_at=e.observed_at,
-                    )
+                    machines[e.machine_id] = SeenMachine(e.hostname, e.domain or "", e.observed_at, e.observed_at)
                 latest = touched.get(user.id, (user, None))[1]
                 if latest is None or e.observed_at > latest:
                     touched[user.id] = (user, e.observed_at)
@@ -464,7 +477,7 @@ def checkins_record(*, key, events, now=None):
         if machines:
             _machines_and_links_record(account, machines, links, preloaded, touches)
         _touch(TrackedUser, "last_log_record_at", {
-            user.pk: latest for user, latest in touched.values() if _stale(user.last_log_record_at, latest)
+            user.id: latest for user, latest in touched.values() if _stale(user.last_log_record_at, latest)
         }, touches)
         _run_all(touches)
 
@@ -472,10 +485,16 @@ def checkins_record(*, key, events, now=None):
             _used_add(account=account, delta=created)
             compliance_evaluate(account=account, actor=Actor.agent(key.prefix), now=now)
 
+        instances = {}
         for user, e in tracked_events:
             if e.activity:
+                if user.id not in instances:
+                    # A light instance (other fields deferred) for the activity roll-up.
+                    instances[user.id] = TrackedUser.from_db(
+                        connection.alias, ["id", "account_id", "state"], (user.id, account.id, user.state)
+                    )
                 activity.activity_ingest(
-                    account=account, tracked_user=user, observed_at=e.observed_at,
+                    account=account, tracked_user=instances[user.id], observed_at=e.observed_at,
                     items=[dict(item) for item in e.activity],
                 )
     return results, created
