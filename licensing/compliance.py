@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import AuditEntry, Membership, Role
-from accounts.services import audit_record
+from accounts.services import ServiceError, audit_record
 from billing.models import Subscription
 from licensing.models import AccountLicensing, ComplianceState
 
@@ -188,6 +188,32 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
                     f"the account is trued up.\n\n" + _ways_out(licenses, row.used)
                 ),
             )
+    return row
+
+
+def grace_period_extend(*, account, days, actor, reason=""):
+    """Staff grant more days of grace (a sales-assisted true-up on its way). Also lifts a block
+    that came from an expired grace period; the reminders go out again before the new end."""
+    if days < 1 or days > 90:
+        raise ServiceError("A grace period is extended by 1 to 90 days.")
+    now = timezone.now()
+    with transaction.atomic():
+        row = licensing_row(account=account, lock=True)
+        in_grace = row.state == ComplianceState.GRACE
+        expired = row.state == ComplianceState.BLOCKED and row.blocked_reason == GRACE_EXPIRED
+        if not (in_grace or expired):
+            raise ServiceError("Only a running or expired grace period can be extended.")
+        before = _snapshot(row)
+        row.grace_period_ends_at = max(now, row.grace_period_ends_at or now) + timedelta(days=days)
+        row.state, row.blocked_reason = ComplianceState.GRACE, ""
+        row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
+        row.save(update_fields=["grace_period_ends_at", "state", "blocked_reason",
+                                "grace_3_day_notice_sent_at", "grace_1_day_notice_sent_at", "updated_at"])
+        audit_record(
+            account=account, actor=actor, kind="compliance.grace_extended",
+            summary=f"Grace period extended by {days} days to {row.grace_period_ends_at:%Y-%m-%d}",
+            before=before, after=_snapshot(row), reason=reason,
+        )
     return row
 
 

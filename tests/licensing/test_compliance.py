@@ -155,3 +155,25 @@ def test_over_but_not_yet_due_stays_in_grace(make_agent):
     with time_machine.travel(timezone.now() + timedelta(days=13)):
         grace_periods_expire()
         assert state_of(account).state == "grace"
+
+
+def test_staff_extend_an_expired_grace_period(make_agent, admin_client):
+    from accounts.services import ServiceError
+    from licensing.compliance import grace_period_extend
+
+    account, _, agent = over_by_one(make_agent)
+    with time_machine.travel(state_of(account).grace_period_ends_at + timedelta(hours=1)):
+        grace_periods_expire()
+        grace_period_extend(account=account, days=7, actor=Actor.system("staff"), reason="PO on its way")
+        row = state_of(account)
+        assert row.state == "grace" and row.grace_period_ends_at > timezone.now() + timedelta(days=6)
+    assert AuditEntry.objects.filter(account=account, kind="compliance.grace_extended").exists()
+    with pytest.raises(ServiceError):
+        grace_period_extend(account=admin_client.account, days=7, actor=Actor.system("staff"))
+
+
+def test_staff_admin_pages_open(admin_user, client, make_agent):
+    account, _, _ = over_by_one(make_agent)
+    client.force_login(admin_user)
+    for url in ["/admin/licensing/accountlicensing/", "/admin/licensing/trackeduser/", "/admin/licensing/agentkey/"]:
+        assert client.get(url).status_code == 200
