@@ -192,7 +192,7 @@ def main():
         throughput(secret, 5, args.clients, args.users, pool=100)
         # Fresh tables: give the planner statistics, as autovacuum does on a live database.
         run([PY, "manage.py", "dbshell", "--", "-c", "ANALYZE"])
-        eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 100))
+        eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 150))
         print(f"batches of 100 events, {args.clients} clients, {args.workers} gunicorn workers, "
               f"{os.cpu_count()} CPUs:")
         print(f"  {eps:,.0f} events/s  ({len(batch_lat)} requests; latency p50 "
