@@ -153,3 +153,7 @@ def test_openapi_document_is_served(client):
     doc = json.loads(response.content)
     assert "/api/agent/v1/checkins" in doc["paths"]
     assert "CheckinEventIn" in json.dumps(doc)
+
+
+def test_api_docs_page_is_served(client):
+    assert client.get("/api/agent/v1/docs").status_code == 200

@@ -177,3 +177,13 @@ def test_staff_admin_pages_open(admin_user, client, make_agent):
     client.force_login(admin_user)
     for url in ["/admin/licensing/accountlicensing/", "/admin/licensing/trackeduser/", "/admin/licensing/agentkey/"]:
         assert client.get(url).status_code == 200
+
+
+def test_blocked_account_still_reaches_users_and_agents(make_agent, client):
+    account, admins, _ = over_by_one(make_agent, plan="free", licenses=3)
+    assert state_of(account).state == "blocked"
+    client.force_login(admins[0])
+    for url in ["/users/", "/agents/"]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Data access is blocked" in response.content.decode()
