@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Schema
@@ -217,7 +218,11 @@ class AgentKeyAuth(HttpBearer):
         if key is None:
             return None
         _check_rate(key)
-        if len(request.body) > MAX_BODY_BYTES:
+        try:
+            size = len(request.body)  # a chunked body has no Content-Length to check first
+        except RequestDataTooBig:
+            size = MAX_BODY_BYTES + 1
+        if size > MAX_BODY_BYTES:
             raise ApiProblem(413, "Content too large", f"A request carries at most {MAX_BODY_BYTES} bytes.")
         return key
 
