@@ -156,6 +156,12 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Agent API: requests per agent key per window of seconds (429 with Retry-After beyond it).
+AGENT_API_RATE_LIMIT = (
+    env.int("AGENT_API_RATE_LIMIT_REQUESTS", default=600),
+    env.int("AGENT_API_RATE_LIMIT_SECONDS", default=60),
+)
+
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from licensing.api import api as agent_api_v1
 
 admin.site.site_header = "Back office staff admin"
 admin.site.site_title = "Back office"
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("pricing/", views.pricing, name="pricing"),
     path("admin/", admin.site.urls),
+    path("api/agent/v1/", agent_api_v1.urls),
     path("", include("accounts.urls")),
     path("", include("licensing.urls")),
     path("", include("billing.urls")),

@@ -9,7 +9,13 @@ class LicensingConfig(AppConfig):
         from django_q.models import Schedule
 
         from accounts.jobs import register_job
+        from billing.hooks import subscription_changed
+        from licensing import receivers
 
+        # Billing tells licensing that licenses or plan changed through its hook.
+        subscription_changed.connect(receivers.reevaluate_compliance, dispatch_uid="licensing_compliance")
+        # Hourly: due grace periods become blocked, reminders 3 days and 1 day before the end.
+        register_job("expire_grace_periods", "licensing.tasks.expire_grace_periods", Schedule.HOURLY)
         # Activity jobs (docs/activity.md).
         register_job("purge_data_history", "licensing.activity_tasks.purge_data_history", Schedule.DAILY)
         register_job("snapshot_license_usage", "licensing.activity_tasks.snapshot_license_usage", Schedule.DAILY)

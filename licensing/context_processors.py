@@ -2,7 +2,8 @@ from licensing.selectors import license_usage
 
 
 def account_header(request):
-    """The header of every customer page: the account and its ``used / licenses``."""
+    """The header and compliance banner of every customer page: the account, its
+    ``used / licenses`` and its compliance state, from one query on the licensing row."""
     account = getattr(request, "account", None)
     if not account:
         return {}

@@ -1,5 +1,14 @@
+from django.db.models import Count, F, Q
+
 from billing.selectors import subscription_for
-from licensing.models import AccountLicensing, ComplianceState
+from licensing.compliance import compliance_view, licenses_of
+from licensing.models import (
+    AccountLicensing,
+    ComplianceState,
+    TrackedUser,
+    TrackedUserMachine,
+    TrackedUserState,
+)
 
 
 def account_licensing(*, account):
@@ -13,8 +22,52 @@ def data_access_blocked(*, account):
 
 
 def license_usage(*, account):
-    """``{"used", "licenses", "over"}`` for the avatar menu, from the maintained counter."""
-    subscription = subscription_for(account=account)
-    licenses = subscription.licenses if subscription else 0
-    used = account_licensing(account=account).used
-    return {"used": used, "licenses": licenses, "over": used > licenses}
+    """``{"used", "licenses", "over", "state", ...}`` for the avatar menu and the compliance
+    banner, from the maintained counter: one query (the licensing row with the subscription and
+    its plan), two for an account that has no licensing row yet."""
+    row = (
+        AccountLicensing.objects.select_related("account__subscription__plan")
+        .filter(account_id=account.pk).first()
+    )
+    if row is not None:
+        subscription = getattr(row.account, "subscription", None)
+    else:
+        subscription = subscription_for(account=account)
+    return compliance_view(row, licenses_of(subscription))
+
+
+USERS_PAGE_ORDERS = {
+    "last_log": "last_log_record_at",
+    "-last_log": "-last_log_record_at",
+    "name": "username",
+    "-name": "-username",
+}
+
+
+def tracked_users_for_page(*, account, state="", query="", order="last_log"):
+    """The Users page's rows, unevaluated: the paginator takes one page of it. Deleted users are
+    listed only when asked for. Oldest last log record first by default: inactive users on top."""
+    qs = TrackedUser.objects.filter(account=account)
+    if state:
+        qs = qs.filter(state=state)
+    else:
+        qs = qs.exclude(state=TrackedUserState.DELETED)
+    if query:
+        qs = qs.filter(
+            Q(username__icontains=query) | Q(alias__icontains=query)
+            | Q(domain__icontains=query) | Q(machine_hostname__icontains=query)
+        )
+    field = USERS_PAGE_ORDERS.get(order, USERS_PAGE_ORDERS["last_log"])
+    nulls = {"nulls_first": True} if not field.startswith("-") else {"nulls_last": True}
+    expression = F(field.lstrip("-"))
+    expression = expression.desc(**nulls) if field.startswith("-") else expression.asc(**nulls)
+    return qs.select_related("merged_into").order_by(expression, "pk")
+
+
+def machines_count_for(users):
+    """{user id: machines seen on} for one page of users, in one query."""
+    ids = [u.pk for u in users]
+    return dict(
+        TrackedUserMachine.objects.filter(tracked_user_id__in=ids)
+        .values("tracked_user_id").annotate(n=Count("id")).values_list("tracked_user_id", "n")
+    )

@@ -1,11 +1,15 @@
 from django.urls import path
 
-import licensing.report_views as report_views
-from licensing import views  # noqa: F401  (the other licensing pages add theirs here)
+from licensing import report_views, views_core
 
 urlpatterns = [
     # Dashboard, reports and export (docs/activity.md).
     path("", report_views.dashboard, name="dashboard"),
     path("reports/", report_views.reports, name="reports"),
     path("reports/export.csv", report_views.reports_export, name="reports_export"),
+    # Agents and tracked users (docs/licensing.md).
+    path("agents/", views_core.agents, name="agents"),
+    path("agents/<int:key_id>/revoke/", views_core.agent_revoke, name="agent_revoke"),
+    path("users/", views_core.users, name="users"),
+    path("users/<int:user_id>/<slug:action>/", views_core.user_action, name="user_action"),
 ]

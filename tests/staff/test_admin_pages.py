@@ -51,7 +51,9 @@ def test_customer_admin_gets_nowhere_in_admin(client):
 def _changelist_queries(client, count):
     for i in range(count):
         account, _ = make_account(plan="essentials" if i % 2 else "professional", licenses=5 + i)
-        AccountLicensing.objects.create(account=account, used=7 + i, state="grace" if i % 3 == 0 else "ok")
+        AccountLicensing.objects.update_or_create(
+            account=account, defaults={"used": 7 + i, "state": "grace" if i % 3 == 0 else "ok"}
+        )
         add_member(account, Role.VIEWER)
     with CaptureQueriesContext(connection) as ctx:
         response = client.get("/admin/staff/staffaccount/")
@@ -69,7 +71,7 @@ def test_accounts_changelist_query_count_constant(client):
 
 def test_changelist_shows_ratio_state_and_arr(client):
     account, _ = make_account(plan="professional", licenses=10, name="Ratio Corp")
-    AccountLicensing.objects.create(account=account, used=12, state="grace")
+    AccountLicensing.objects.update_or_create(account=account, defaults={"used": 12, "state": "grace"})
     client.force_login(staff_in("Read-only"))
     html = client.get("/admin/staff/staffaccount/?state=grace").content.decode()
     assert "Ratio Corp" in html and "12 / 10" in html and "Grace period" in html

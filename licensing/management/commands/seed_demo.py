@@ -43,3 +43,42 @@ class Command(BaseCommand):
 
     def seed_account(self, account):
         """Per-account demo data of the other apps (tracked users, ...)."""
+        seed_tracked_users(account, DEMO_TRACKED_USERS.get(account.slug, 0))
+
+
+# The seed's example: 340 users on 89 licenses puts Acme in its grace period.
+DEMO_TRACKED_USERS = {"acme": 340, "tinyco": 2, "trialco": 5}
+
+
+def seed_tracked_users(account, count):
+    """``count`` tracked users for ``account`` (idempotent), the counter set and compliance
+    evaluated. Acme's are domain users plus a few stand-alone ones, as a real fleet would be."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from licensing.compliance import compliance_evaluate, licensing_row
+    from licensing.identity import identity_of
+    from licensing.models import AccountLicensing, TrackedUser, TrackedUserState
+
+    if not count:
+        return
+    now = timezone.now()
+    users = []
+    for n in range(1, count + 1):
+        standalone = n % 10 == 0
+        domain = None if standalone else account.slug.upper()
+        machine = f"{account.slug}-laptop-{n:04d}"
+        username = f"user{n:04d}"
+        ident = identity_of(domain=domain, machine_id=machine, username=username)
+        users.append(TrackedUser(
+            account=account, identity_kind=ident.kind, identity_scope=ident.scope,
+            identity_name=ident.name, domain=domain or "", username=username,
+            machine_hostname=machine if standalone else "",
+            first_seen_at=now - timedelta(days=60), last_log_record_at=now - timedelta(hours=n % 24 + (n % 45) * 24),
+        ))
+    TrackedUser.objects.bulk_create(users, ignore_conflicts=True, batch_size=1000)
+    licensing_row(account=account)
+    used = TrackedUser.objects.filter(account=account, state=TrackedUserState.ACTIVE).count()
+    AccountLicensing.objects.filter(account=account).update(used=used)
+    compliance_evaluate(account=account, actor=Actor.system("seed_demo"))

@@ -1,0 +1,220 @@
+"""Benchmark of the agent API: events/s for batches of 100, p50/p99 latency at a fixed rate of
+single-event check-ins, compared with a bare Django JSON view measured in the same run.
+
+    .venv/bin/python bench/checkins.py [--seconds 20] [--workers 4] [--clients 4] [--rate 50]
+
+Starts gunicorn (production settings, PostgreSQL database ``bo_bench``, recreated) on
+127.0.0.1:8137 and prints the figures. Needs PostgreSQL at BENCH_PG (default
+postgres://postgres@127.0.0.1:5432).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = 8137
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_URL = f"{PG}/bo_bench"
+
+ENV = {
+    **os.environ,
+    "DJANGO_ENV": "production",
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
+    "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "EMAIL_URL": "smtp://127.0.0.1:2525",
+    "PAYMENT_GATEWAY": "stripe",
+    "STRIPE_SECRET_KEY": "sk_test_bench",
+    "SECURE_SSL_REDIRECT": "False",
+    "DATABASE_URL": DB_URL,
+    "AGENT_API_RATE_LIMIT_REQUESTS": "1000000",
+    "LOG_LEVEL": "WARNING",
+    "PYTHONPATH": str(ROOT),
+}
+PY = str(ROOT / ".venv" / "bin" / "python")
+
+SETUP = """
+import django; django.setup()
+from accounts.actors import Actor
+from accounts.services import account_create
+from licensing.services import agent_key_create
+account, _ = account_create(name="Bench", slug="bench", admin_email="bench@example.com",
+    actor=Actor.system("bench"), plan_code="professional", licenses=100000)
+print(agent_key_create(account=account, actor=Actor.system("bench"))[1])
+"""
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, env=ENV, cwd=ROOT, check=True, capture_output=True, text=True, **kw)
+
+
+def prepare():
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bo_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE bo_bench")
+    run([PY, "manage.py", "migrate", "-v0"])
+    return run([PY, "-c", SETUP]).stdout.strip().splitlines()[-1]
+
+
+def start_gunicorn(workers):
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{PORT}",
+         "-w", str(workers), "--access-logfile", "-", "--log-level", "warning"],
+        env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            conn.request("GET", "/bench/bare")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("gunicorn did not start")
+
+
+def post(path, body, headers):
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    started = time.perf_counter()
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{path}: {response.status} {data[:300]!r}")
+    return elapsed
+
+
+def events(n, users):
+    now = datetime.now(UTC).isoformat()
+    out = []
+    for _ in range(n):
+        u = int.from_bytes(os.urandom(4)) % users
+        out.append({
+            "event_id": uuid.uuid4().hex, "machine_id": f"M-{u % (users // 4 or 1)}",
+            "hostname": f"m-{u}", "domain": "BENCH", "username": f"user{u}", "observed_at": now,
+            "activity": [{"app": "Excel", "url": "https://example.com/a", "title": "Q3", "seconds": 30}],
+        })
+    return json.dumps({"events": out}).encode()
+
+
+def throughput(secret, seconds, clients, users, batch=100, pool=400):
+    """Closed loop: ``clients`` threads post batches back to back. The bodies are made before
+    the clock starts, so the load generator spends its CPU on sending, not on JSON."""
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    bodies = [events(batch, users) for _ in range(pool)]
+    done, latencies = [0], []
+    lock = threading.Lock()
+
+    def client():
+        while time.perf_counter() < stop:
+            with lock:
+                if not bodies:
+                    return
+                body = bodies.pop()
+            elapsed = post("/api/agent/v1/checkins", body, headers)
+            with lock:
+                done[0] += batch
+                latencies.append(elapsed)
+
+    started = time.perf_counter()
+    stop = started + seconds
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.perf_counter() - started), latencies
+
+
+def fixed_rate(requests, rate, seconds):
+    """Open loop: one request every 1/rate s, each on its own thread, taking turns through
+    ``requests`` ({name: (path, make_body, headers)}) so that every kind sees the same machine
+    load. Returns {name: [latency, ...]}."""
+    names = list(requests)
+    latencies = {name: [] for name in names}
+    threads = []
+    lock = threading.Lock()
+
+    def one(name, body):
+        path, _, headers = requests[name]
+        elapsed = post(path, body, headers)
+        with lock:
+            latencies[name].append(elapsed)
+
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        name = names[i % len(names)]
+        body = requests[name][1]()
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t = threading.Thread(target=one, args=(name, body))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=50, help="requests/s of the latency runs")
+    parser.add_argument("--users", type=int, default=2000)
+    args = parser.parse_args()
+
+    secret = prepare()
+    proc = start_gunicorn(args.workers)
+    try:
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        # Warm-up: creates the users, so the measured runs are steady-state check-ins.
+        throughput(secret, 5, args.clients, args.users, pool=100)
+        # Fresh tables: give the planner statistics, as autovacuum does on a live database.
+        run([PY, "manage.py", "dbshell", "--", "-c", "ANALYZE"])
+        eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 150))
+        print(f"batches of 100 events, {args.clients} clients, {args.workers} gunicorn workers, "
+              f"{os.cpu_count()} CPUs:")
+        print(f"  {eps:,.0f} events/s  ({len(batch_lat)} requests; latency p50 "
+              f"{pct(batch_lat, 50):.1f} ms, p99 {pct(batch_lat, 99):.1f} ms)")
+
+        runs = fixed_rate(
+            {
+                "bare": ("/bench/bare", lambda: b"{}", {"Content-Type": "application/json"}),
+                "single": ("/api/agent/v1/checkins", lambda: events(1, args.users), headers),
+            },
+            args.rate, args.seconds,
+        )
+        bare, single = runs["bare"], runs["single"]
+        print(f"fixed rate {args.rate:.0f} requests/s for {args.seconds:.0f} s, bare view and "
+              f"single-event check-ins taking turns:")
+        print(f"  bare Django JSON view : p50 {pct(bare, 50):.2f} ms, p99 {pct(bare, 99):.2f} ms")
+        print(f"  single-event check-in : p50 {pct(single, 50):.2f} ms, p99 {pct(single, 99):.2f} ms")
+        print(f"  single-event / bare (p50): {pct(single, 50) / pct(bare, 50):.2f}x")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()

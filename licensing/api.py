@@ -1,0 +1,285 @@
+"""The agent API, version 1: ``POST /api/agent/v1/checkins`` (PRODUCT.md, "Interfaces").
+
+django-ninja publishes the OpenAPI document at /api/agent/v1/openapi.json (docs at
+/api/agent/v1/docs). The envelope is validated strictly by ninja; each event is then validated
+on its own, so that a bad event is rejected alone and the good ones beside it are kept.
+Every error is ``application/problem+json`` (RFC 9457).
+"""
+
+import json
+import math
+import time
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, SkipValidation, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from billing.selectors import subscription_for
+from licensing import services
+from licensing.compliance import compliance_view, licenses_of
+from licensing.models import AccountLicensing
+
+MAX_BODY_BYTES = 1024 * 1024  # 1 MiB a request: the issue's limit
+MAX_EVENTS = 500
+FUTURE_TOLERANCE = timedelta(days=1)  # an agent's clock may be off, not by more than a day
+PROBLEM = "application/problem+json"
+
+
+# --- Schemas ---------------------------------------------------------------------------------
+
+
+class ActivityItemIn(BaseModel):
+    app: str = Field(min_length=1, max_length=200, description="the application's name")
+    url: str = Field("", max_length=2000, description="kept whole only with Screen Details")
+    title: str = Field("", max_length=500, description="window title; only with Screen Details")
+    seconds: int = Field(ge=0, le=86400)
+
+
+class CheckinEventIn(BaseModel):
+    """One check-in: ``username`` logged into ``machine_id`` at ``observed_at``."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    event_id: str = Field(min_length=1, max_length=100, description="unique per account; a repeat is a duplicate")
+    machine_id: str = Field(min_length=1, max_length=128)
+    hostname: str = Field(min_length=1, max_length=255)
+    domain: str | None = Field(
+        None, max_length=255, description="the logon domain; null on a stand-alone machine"
+    )
+    username: str = Field(min_length=1, max_length=255)
+    observed_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset")
+    activity: list[ActivityItemIn] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("observed_at")
+    @classmethod
+    def not_in_the_future(cls, value: datetime) -> datetime:
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise ValueError("is more than a day in the future")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def empty_domain_is_none(cls, value):
+        return value or None
+
+
+class CheckinBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    # Each event is validated on its own in the view (SkipValidation here) so one bad event
+    # does not refuse the batch; the OpenAPI document still shows the event schema.
+    events: Annotated[
+        list[SkipValidation[CheckinEventIn]], Field(min_length=1, max_length=MAX_EVENTS)
+    ]
+
+
+class EventResult(Schema):
+    index: int
+    event_id: str | None
+    result: Literal["accepted", "duplicate", "not_tracked", "rejected"]
+    reason: str | None = None
+
+
+class AccountUsage(Schema):
+    used: int
+    licenses: int
+    state: Literal["ok", "grace", "blocked"]
+
+
+class CheckinBatchOut(Schema):
+    results: list[EventResult]
+    account: AccountUsage
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict] | None = None
+
+
+# --- Errors, RFC 9457 ----------------------------------------------------------------------
+
+
+class ApiProblem(Exception):
+    def __init__(self, status, title, detail, headers=None, errors=None):
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers, self.errors = headers or {}, errors
+
+
+def problem_response(status, title, detail, headers=None, errors=None):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    response = HttpResponse(json.dumps(body, default=str), status=status, content_type=PROBLEM)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+api = NinjaAPI(
+    title="Agent API",
+    version="1",
+    description="What the desktop agents report: which user logged into which machine, and activity.",
+    urls_namespace="agent_api_v1",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(ApiProblem)
+def _api_problem(request, exc):
+    return problem_response(exc.status, exc.title, exc.detail, exc.headers, exc.errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    return problem_response(
+        401, "Unauthorized", "A valid agent key is required: Authorization: Bearer <agent key>.",
+        headers={"WWW-Authenticate": 'Bearer realm="agent"'},
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def _bad_body(request, exc):
+    errors = [
+        {"loc": [str(part) for part in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return problem_response(400, "Bad request", "The request body is not a valid check-in batch.", errors=errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return problem_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error", str(exc))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    # Never a bare 500 page for an agent: the error is logged and answered as a problem.
+    import logging
+
+    logging.getLogger("licensing.api").exception("agent API error", exc_info=exc)
+    return problem_response(500, "Internal error", "The check-ins were not recorded; retry later.")
+
+
+# --- Authentication, size and rate limits -----------------------------------------------------
+
+
+def rate_limit():
+    """(requests, seconds) per agent key: settings.AGENT_API_RATE_LIMIT."""
+    return getattr(settings, "AGENT_API_RATE_LIMIT", (600, 60))
+
+
+def _check_rate(key):
+    """A fixed window per key in Django's cache (shared between workers when it is Redis)."""
+    limit, window = rate_limit()
+    now = time.time()
+    bucket = f"agent-rate:{key.pk}:{int(now // window)}"
+    cache.add(bucket, 0, timeout=window + 1)
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # expired between add and incr
+        cache.add(bucket, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        retry_after = max(1, math.ceil(window - (now % window)))
+        raise ApiProblem(
+            429, "Too many requests",
+            f"This agent key may send {limit} requests every {window} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class AgentKeyAuth(HttpBearer):
+    """Bearer agent key only: session cookies are never looked at (no CSRF, no session)."""
+
+    def __call__(self, request):
+        # The size limit is checked before anything reads the body.
+        length = request.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise ApiProblem(413, "Content too large", f"A request carries at most {MAX_BODY_BYTES} bytes.")
+        return super().__call__(request)
+
+    def authenticate(self, request, token):
+        key = services.agent_key_authenticate(secret=token.strip())
+        if key is None:
+            return None
+        _check_rate(key)
+        try:
+            size = len(request.body)  # a chunked body has no Content-Length to check first
+        except RequestDataTooBig:
+            size = MAX_BODY_BYTES + 1
+        if size > MAX_BODY_BYTES:
+            raise ApiProblem(413, "Content too large", f"A request carries at most {MAX_BODY_BYTES} bytes.")
+        return key
+
+
+def _usage(key, *, reread):
+    """The account's used / licenses / state: as read with the key, unless this batch changed
+    them (it created users, so compliance was evaluated again)."""
+    if reread:
+        row = AccountLicensing.objects.filter(account_id=key.account_id).first()
+    else:
+        row = key.licensing_row
+    subscription = key.subscription or subscription_for(account=key.account)
+    return compliance_view(row, licenses_of(subscription))
+
+
+def _reason(error: PydanticValidationError):
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()
+    )
+
+
+@api.post(
+    "/checkins",
+    auth=AgentKeyAuth(),
+    response={200: CheckinBatchOut, 400: Problem, 401: Problem, 413: Problem, 429: Problem},
+    summary="Report check-ins",
+    description=(
+        "1 to 500 events, 1 MiB at most. Each event gets a result: accepted, duplicate (its "
+        "event_id was seen before; nothing changes), not_tracked (the user is on the Do Not "
+        "Track list) or rejected with a reason (the others in the batch are kept). Check-ins "
+        "are accepted while the account is blocked."
+    ),
+)
+def checkins(request, payload: CheckinBatchIn):
+    key = request.auth
+    results = [None] * len(payload.events)
+    valid, positions = [], []
+    for i, raw in enumerate(payload.events):
+        if not isinstance(raw, dict):
+            results[i] = {"index": i, "event_id": None, "result": services.REJECTED, "reason": "event: must be an object"}
+            continue
+        try:
+            event = CheckinEventIn.model_validate(raw)
+        except PydanticValidationError as error:
+            event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
+            results[i] = {"index": i, "event_id": event_id, "result": services.REJECTED, "reason": _reason(error)}
+            continue
+        valid.append(event)
+        positions.append(i)
+    outcomes, created = services.checkins_record(key=key, events=valid) if valid else ([], 0)
+    for i, event, outcome in zip(positions, valid, outcomes, strict=True):
+        results[i] = {"index": i, "event_id": event.event_id, "result": outcome}
+    usage = _usage(key, reread=bool(created))
+    body = {
+        "results": results,
+        "account": {"used": usage["used"], "licenses": usage["licenses"], "state": usage["state"]},
+    }
+    # Built by hand: the schema above documents it; validating our own output would cost time
+    # on the hottest path of the product.
+    return HttpResponse(json.dumps(body), content_type="application/json")

@@ -1,0 +1,318 @@
+"""Compliance: the one place where PRODUCT.md's "license and storage limits" live.
+
+The state is derived from users used, the licenses of the subscription, the plan (paid or
+not, grace days, storage limit) and when the account went over:
+
+- ``compliance_target`` is the rule itself (a pure function);
+- ``compliance_evaluate`` re-reads an account after every change of used or licenses, moves it
+  to the state the rule gives, audits the change and emails the Admins when a grace starts;
+- ``grace_periods_expire`` is the hourly job: due grace periods become blocked, set-based, and
+  the 3-day and 1-day reminders go out once each.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.models import AuditEntry, Membership, Role
+from accounts.services import ServiceError, audit_record
+from billing.models import Subscription
+from licensing.models import AccountLicensing, ComplianceState
+
+# Why an account is blocked (AccountLicensing.blocked_reason).
+GRACE_EXPIRED = "grace_expired"
+FREE_OVER_LIMIT = "free_over_limit"
+STORAGE_OVER_LIMIT = "storage_over_limit"
+
+BLOCKED_REASONS = {
+    GRACE_EXPIRED: "the grace period for using more users than licenses ran out",
+    FREE_OVER_LIMIT: "the Free plan tracks at most {licenses} users and this account uses {used}",
+    STORAGE_OVER_LIMIT: "the account stores more data than its plan allows",
+}
+
+# PRODUCT.md: reminders 3 days and 1 day before a grace period ends.
+REMINDER_DAYS = (3, 1)
+
+
+@dataclass(frozen=True)
+class Target:
+    state: str
+    blocked_reason: str = ""
+
+
+def licenses_of(subscription):
+    """The licenses the rule compares with: Free never counts more than its plan's maximum."""
+    if subscription is None:
+        return 0
+    licenses = subscription.licenses
+    if subscription.plan.max_users is not None:
+        licenses = min(licenses, subscription.plan.max_users)
+    return licenses
+
+
+def compliance_target(*, used, licenses, plan, storage_bytes, current_state, grace_period_ends_at, now):
+    """The compliance state PRODUCT.md gives an account.
+
+    - over the plan's storage limit: blocked (whatever the users);
+    - used <= licenses: ok (a running grace period is reset);
+    - Free (no grace period) over its licenses: blocked at once;
+    - paid and over: grace until ``grace_period_ends_at``, blocked once it has passed.
+    """
+    if plan is not None and plan.storage_limit_bytes is not None and storage_bytes > plan.storage_limit_bytes:
+        return Target(ComplianceState.BLOCKED, STORAGE_OVER_LIMIT)
+    if used <= licenses:
+        return Target(ComplianceState.OK)
+    if plan is None or not plan.is_paid or not plan.grace_period_days:
+        return Target(ComplianceState.BLOCKED, FREE_OVER_LIMIT)
+    if current_state == ComplianceState.BLOCKED and grace_period_ends_at is None:
+        # Blocked for another reason that no longer holds: over licenses starts a grace period.
+        return Target(ComplianceState.GRACE)
+    if grace_period_ends_at is not None and grace_period_ends_at <= now:
+        return Target(ComplianceState.BLOCKED, GRACE_EXPIRED)
+    return Target(ComplianceState.GRACE)
+
+
+def licensing_row(*, account, lock=False):
+    """The account's AccountLicensing row, created on first use."""
+    qs = AccountLicensing.objects.select_for_update() if lock else AccountLicensing.objects
+    row = qs.filter(account=account).first()
+    if row is None:
+        AccountLicensing.objects.get_or_create(account=account)
+        row = qs.get(account=account)
+    return row
+
+
+def _snapshot(row):
+    return {
+        "state": row.state,
+        "blocked_reason": row.blocked_reason,
+        "used": row.used,
+        "grace_period_ends_at": row.grace_period_ends_at.isoformat() if row.grace_period_ends_at else None,
+    }
+
+
+def _admin_emails(account_ids):
+    emails = {}
+    for account_id, email in Membership.objects.filter(
+        account_id__in=account_ids, role=Role.ADMIN, user__is_active=True
+    ).values_list("account_id", "user__email"):
+        emails.setdefault(account_id, []).append(email)
+    return emails
+
+
+def _email_admins_on_commit(*, account_ids, subject, body_for):
+    """Emails every Admin of each account once the transaction is committed.
+
+    ``body_for(account_id)`` gives (subject suffix, body)."""
+    emails = _admin_emails(account_ids)
+    messages = []
+    for account_id, recipients in emails.items():
+        text = body_for(account_id)
+        messages.extend((subject, text, recipient) for recipient in recipients)
+
+    def send():
+        for subj, text, recipient in messages:
+            send_mail(subj, text, None, [recipient])
+
+    transaction.on_commit(send)
+
+
+def _ways_out(row_licenses, used):
+    base = settings.SITE_URL.rstrip("/")
+    return (
+        f"The account uses {used} users on {row_licenses} licenses. Ways out:\n"
+        f"- buy licenses: {base}/cart/\n"
+        f"- reclaim users (delete, merge, Do Not Track): {base}/users/\n"
+    )
+
+
+def compliance_evaluate(*, account, actor, subscription=None, now=None):
+    """Moves the account to the state ``compliance_target`` gives; audits and emails a change.
+
+    Call it inside the transaction that changed used, licenses or storage: the row lock keeps
+    two evaluations of one account from starting two grace periods.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = licensing_row(account=account, lock=True)
+        if subscription is None:
+            subscription = Subscription.objects.select_related("plan").filter(account=account).first()
+        plan = subscription.plan if subscription else None
+        licenses = licenses_of(subscription)
+        target = compliance_target(
+            used=row.used, licenses=licenses, plan=plan, storage_bytes=row.storage_bytes,
+            current_state=row.state, grace_period_ends_at=row.grace_period_ends_at, now=now,
+        )
+        if target.state == row.state and target.blocked_reason == row.blocked_reason:
+            return row
+        before = _snapshot(row)
+        fields = ["state", "blocked_reason", "over_since", "grace_period_ends_at",
+                  "grace_notice_sent_at", "grace_3_day_notice_sent_at", "grace_1_day_notice_sent_at"]
+        grace_started = False
+        if target.state == ComplianceState.OK:
+            # True-up: the grace period is reset, a later overage starts a fresh one.
+            row.over_since = row.grace_period_ends_at = None
+            row.grace_notice_sent_at = row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
+        elif target.state == ComplianceState.GRACE and row.grace_period_ends_at is None:
+            row.over_since = now
+            row.grace_period_ends_at = now + timedelta(days=plan.grace_period_days)
+            row.grace_notice_sent_at = now
+            row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
+            grace_started = True
+        elif target.state == ComplianceState.BLOCKED and row.over_since is None:
+            row.over_since = now
+        row.state = target.state
+        row.blocked_reason = target.blocked_reason
+        row.save(update_fields=fields + ["updated_at"])
+        audit_record(
+            account=account, actor=actor, kind=f"compliance.{target.state}",
+            summary=f"Compliance {before['state']} -> {row.state}"
+            + (f" ({row.blocked_reason})" if row.blocked_reason else ""),
+            before=before, after=_snapshot(row),
+        )
+        if grace_started:
+            ends = row.grace_period_ends_at
+            _email_admins_on_commit(
+                account_ids=[account.id],
+                subject=f"{account.name}: more users than licenses, grace period started",
+                body_for=lambda _id: (
+                    f"{account.name} now tracks more users than it has licenses. Everybody keeps "
+                    f"access during a {plan.grace_period_days}-day grace period ending "
+                    f"{ends:%Y-%m-%d %H:%M} UTC; after it, reports and exports are blocked until "
+                    f"the account is trued up.\n\n" + _ways_out(licenses, row.used)
+                ),
+            )
+    return row
+
+
+def grace_period_extend(*, account, days, actor, reason=""):
+    """Staff grant more days of grace (a sales-assisted true-up on its way). Also lifts a block
+    that came from an expired grace period; the reminders go out again before the new end."""
+    if days < 1 or days > 90:
+        raise ServiceError("A grace period is extended by 1 to 90 days.")
+    now = timezone.now()
+    with transaction.atomic():
+        row = licensing_row(account=account, lock=True)
+        in_grace = row.state == ComplianceState.GRACE
+        expired = row.state == ComplianceState.BLOCKED and row.blocked_reason == GRACE_EXPIRED
+        if not (in_grace or expired):
+            raise ServiceError("Only a running or expired grace period can be extended.")
+        before = _snapshot(row)
+        row.grace_period_ends_at = max(now, row.grace_period_ends_at or now) + timedelta(days=days)
+        row.state, row.blocked_reason = ComplianceState.GRACE, ""
+        row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
+        row.save(update_fields=["grace_period_ends_at", "state", "blocked_reason",
+                                "grace_3_day_notice_sent_at", "grace_1_day_notice_sent_at", "updated_at"])
+        audit_record(
+            account=account, actor=actor, kind="compliance.grace_extended",
+            summary=f"Grace period extended by {days} days to {row.grace_period_ends_at:%Y-%m-%d}",
+            before=before, after=_snapshot(row), reason=reason,
+        )
+    return row
+
+
+def grace_periods_expire(*, now=None):
+    """The hourly job: due grace periods become blocked; reminders 3 days and 1 day before.
+
+    State-based and set-based: one UPDATE moves every due account, whatever their number; the
+    ``*_notice_sent_at`` columns make each reminder go out once, however often the job runs.
+    Returns (blocked, reminded) counts.
+    """
+    now = now or timezone.now()
+    actor = Actor.job("expire_grace_periods")
+    with transaction.atomic():
+        due = AccountLicensing.objects.filter(
+            state=ComplianceState.GRACE, grace_period_ends_at__lte=now
+        )
+        due_ids = list(due.select_for_update(skip_locked=True).values_list("account_id", flat=True))
+        blocked = AccountLicensing.objects.filter(
+            account_id__in=due_ids, state=ComplianceState.GRACE
+        ).update(state=ComplianceState.BLOCKED, blocked_reason=GRACE_EXPIRED, updated_at=now)
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    account_id=account_id, actor_kind=actor.kind, actor_label=actor.label,
+                    kind="compliance.blocked", summary="Compliance grace -> blocked (grace_expired)",
+                    before={"state": ComplianceState.GRACE},
+                    after={"state": ComplianceState.BLOCKED, "blocked_reason": GRACE_EXPIRED},
+                    created_at=now,
+                )
+                for account_id in due_ids
+            ],
+            batch_size=1000,
+        )
+        reminded = 0
+        for days in sorted(REMINDER_DAYS):  # 1 day first: a late job sends only the nearest one
+            field = f"grace_{days}_day_notice_sent_at"
+            later_fields = [f"grace_{d}_day_notice_sent_at" for d in REMINDER_DAYS if d > days]
+            rows = AccountLicensing.objects.filter(
+                Q(**{f"{field}__isnull": True}),
+                state=ComplianceState.GRACE,
+                grace_period_ends_at__gt=now,
+                grace_period_ends_at__lte=now + timedelta(days=days),
+            )
+            todo = list(
+                rows.select_for_update(skip_locked=True).values_list(
+                    "account_id", "account__name", "grace_period_ends_at"
+                )
+            )
+            if not todo:
+                continue
+            ids = [t[0] for t in todo]
+            AccountLicensing.objects.filter(account_id__in=ids).update(
+                **{field: now}, **{f: now for f in later_fields}
+            )
+            info = {t[0]: t for t in todo}
+            _email_admins_on_commit(
+                account_ids=ids,
+                subject=f"Grace period ends in {days} day{'s' if days > 1 else ''}",
+                body_for=lambda account_id, days=days, info=info: (
+                    f"{info[account_id][1]} tracks more users than it has licenses. Its grace "
+                    f"period ends {info[account_id][2]:%Y-%m-%d %H:%M} UTC (in {days} "
+                    f"day{'s' if days > 1 else ''}); after it, reports and exports are blocked "
+                    f"until the account is trued up.\n\n"
+                    f"Buy licenses: {settings.SITE_URL.rstrip('/')}/cart/\n"
+                    f"Reclaim users: {settings.SITE_URL.rstrip('/')}/users/\n"
+                ),
+            )
+            reminded += len(ids)
+    return blocked, reminded
+
+
+def compliance_view(row, licenses):
+    """What the banner and the avatar menu show, from one licensing row."""
+    now = timezone.now()
+    state = row.state if row is not None else ComplianceState.OK
+    used = row.used if row is not None else 0
+    info = {"used": used, "licenses": licenses, "over": used > licenses, "state": state}
+    if row is not None and state == ComplianceState.GRACE and row.grace_period_ends_at:
+        remaining = row.grace_period_ends_at - now
+        info["days_left"] = max(0, remaining.days + (1 if remaining.seconds else 0))
+        info["grace_period_ends_at"] = row.grace_period_ends_at
+    if row is not None and state == ComplianceState.BLOCKED:
+        info["blocked_reason"] = row.blocked_reason
+        info["blocked_why"] = BLOCKED_REASONS.get(row.blocked_reason, "").format(
+            used=used, licenses=licenses
+        )
+    return info
+
+
+def storage_blocks_reevaluate(*, actor):
+    """After stored activity shrank (the daily purge), the accounts blocked for storage are read
+    again: those now under their plan's limit get their data back at once."""
+    account_ids = list(
+        AccountLicensing.objects.filter(
+            state=ComplianceState.BLOCKED, blocked_reason=STORAGE_OVER_LIMIT
+        ).values_list("account_id", flat=True)
+    )
+    from accounts.models import Account
+
+    for account in Account.objects.filter(pk__in=account_ids):
+        compliance_evaluate(account=account, actor=actor)
+    return len(account_ids)

@@ -1,0 +1,673 @@
+"""Every write of licensing: agent keys, check-ins, tracked-user actions, the used counter."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.models import Account
+from accounts.services import ServiceError, audit_record
+from billing.models import Plan, Subscription, SubscriptionState
+from billing.selectors import subscription_for
+from licensing import activity
+from licensing.compliance import compliance_evaluate, licensing_row
+from licensing.identity import identity_of
+from licensing.models import (
+    AccountLicensing,
+    ActivityDay,
+    AgentKey,
+    CheckinEvent,
+    IdentityKind,
+    Machine,
+    TrackedUser,
+    TrackedUserMachine,
+    TrackedUserState,
+)
+
+# "wa_" + 10-character prefix + "_" + 43 characters of secret (256 bits).
+AGENT_KEY_PREFIX = "wa_"
+# last_used_at of a key and last log record of a user are kept to the minute: writing them on
+# every check-in would cost a row update per request for no one's benefit.
+TOUCH_RESOLUTION = timedelta(minutes=1)
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+NOT_TRACKED = "not_tracked"
+REJECTED = "rejected"
+
+COUNTED_STATES = [TrackedUserState.ACTIVE]
+
+
+def _hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --- Agent keys -------------------------------------------------------------------------------
+
+
+def agent_key_create(*, account, name="", actor):
+    """A new agent key; returns (key, secret). The secret is shown once and only its hash kept."""
+    prefix = secrets.token_hex(5)
+    secret = f"{AGENT_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        key = AgentKey.objects.create(
+            account=account, name=name[:80], prefix=prefix, key_hash=_hash(secret),
+            created_by=actor.user,
+        )
+        audit_record(
+            account=account, actor=actor, kind="agent_key.created",
+            summary=f"Agent key {prefix} created" + (f" ({name})" if name else ""),
+            after={"prefix": prefix, "name": name},
+        )
+    return key, secret
+
+
+def agent_key_revoke(*, key, actor):
+    with transaction.atomic():
+        key = AgentKey.objects.select_for_update().get(pk=key.pk)
+        if key.revoked_at is not None:
+            return key
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(
+            account=key.account, actor=actor, kind="agent_key.revoked",
+            summary=f"Agent key {key.prefix} revoked", before={"prefix": key.prefix},
+        )
+    return key
+
+
+def agent_key_authenticate(*, secret):
+    """The active key for ``secret``, or None. Touches last_used_at at most once a minute."""
+    if not secret or not secret.startswith(AGENT_KEY_PREFIX) or len(secret) > 100:
+        return None
+    # One hand-written query on the hottest path (the ORM spends more time compiling a
+    # four-table select_related than the database spends answering it). The account's licensing
+    # row, subscription and plan come along: the API's answer carries used / licenses / state
+    # without another query. Set on the key as ``licensing_row`` and ``subscription``.
+    qn = connection.ops.quote_name
+    key_t, account_t, row_t, sub_t, plan_t = (
+        qn(m._meta.db_table) for m in (AgentKey, Account, AccountLicensing, Subscription, Plan)
+    )
+    sql = (
+        f"SELECT k.id, k.prefix, k.last_used_at, a.id, a.name, a.slug, "
+        f"l.id, l.used, l.state, l.blocked_reason, l.grace_period_ends_at, "
+        f"s.id, s.licenses, s.state, p.id, p.max_users, p.is_paid, p.storage_limit_bytes "
+        f"FROM {key_t} k JOIN {account_t} a ON a.id = k.account_id "
+        f"LEFT JOIN {row_t} l ON l.account_id = a.id LEFT JOIN {sub_t} s ON s.account_id = a.id "
+        f"LEFT JOIN {plan_t} p ON p.id = s.plan_id "
+        f"WHERE k.key_hash = %s AND k.revoked_at IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_hash(secret)])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    (key_id, prefix, last_used_at, account_id, name, slug, row_id, used, state, reason,
+     grace_ends, sub_id, licenses, sub_state, plan_id, max_users, is_paid, storage_limit) = found
+    dt = AgentKey._meta.get_field("last_used_at")
+    converters = connection.ops.get_db_converters(dt.cached_col)
+
+    def as_datetime(value):
+        for converter in converters:
+            value = converter(value, dt, connection) if value is not None else None
+        return value
+
+    account = Account(id=account_id, name=name, slug=slug)
+    key = AgentKey(id=key_id, account=account, prefix=prefix, last_used_at=as_datetime(last_used_at))
+    key.licensing_row = row_id and AccountLicensing(
+        id=row_id, account=account, used=used, state=state, blocked_reason=reason,
+        grace_period_ends_at=as_datetime(grace_ends),
+    ) or None
+    key.subscription = sub_id and Subscription(
+        id=sub_id, account=account, licenses=licenses, state=sub_state,
+        plan=Plan(id=plan_id, max_users=max_users, is_paid=is_paid, storage_limit_bytes=storage_limit),
+    ) or None
+    now = timezone.now()
+    if key.last_used_at is None or key.last_used_at < now - TOUCH_RESOLUTION:
+        AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+# --- Check-ins --------------------------------------------------------------------------------
+
+
+def _insert_ignore_returning(model, columns, rows, returning):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the rows this statement created.
+
+    A row another transaction created first (a lost race on a unique constraint) is skipped
+    here instead of raising IntegrityError; the caller re-reads it. PostgreSQL and SQLite 3.35+.
+    """
+    if not rows:
+        return []
+    qn = connection.ops.quote_name
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    names = ", ".join(qn(c) for c in columns)
+    tail = f"ON CONFLICT DO NOTHING RETURNING {', '.join(qn(c) for c in returning)}"
+    if connection.vendor == "postgresql":
+        # One array per column: the statement text is the same for any batch size, so
+        # PostgreSQL and psycopg do not re-parse a new statement of 1,000 parameters each time.
+        arrays = [
+            [fields[c].get_db_prep_save(row[i], connection) for row in rows] for i, c in enumerate(columns)
+        ]
+        casts = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
+        sql = f"INSERT INTO {qn(model._meta.db_table)} ({names}) SELECT * FROM UNNEST({casts}) {tail}"
+        params = arrays
+    else:
+        params = []
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
+                params.append(fields[column].get_db_prep_save(value, connection))
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        sql = f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES {', '.join([one] * len(rows))} {tail}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _used_add(*, account, delta):
+    """The maintained counter of users used, changed in the caller's transaction."""
+    if delta:
+        updated = AccountLicensing.objects.filter(account=account).update(used=F("used") + delta)
+        if not updated:
+            licensing_row(account=account)
+            AccountLicensing.objects.filter(account=account).update(used=F("used") + delta)
+
+
+def _stale(stored, seen):
+    return stored is None or seen >= stored + TOUCH_RESOLUTION
+
+
+def _touch(model, column, values, into):
+    """One UPDATE for many rows: ``column`` = the given time where it is later than the stored
+    one ({pk: time}), appended to ``into`` to be run with ``_run_all``. Django's bulk_update
+    builds a CASE per row in Python, too slow here."""
+    if not values:
+        return
+    qn = connection.ops.quote_name
+    field = model._meta.get_field(column)
+    table, col = qn(model._meta.db_table), qn(field.column)
+    items = sorted(values.items())
+    if connection.vendor == "postgresql":
+        source = f"SELECT * FROM UNNEST(%s::bigint[], %s::{field.db_type(connection)}[]) AS v(pk, seen)"
+        params = [[pk for pk, _ in items], [field.get_db_prep_save(w, connection) for _, w in items]]
+    else:
+        source = " UNION ALL ".join(["SELECT %s AS pk, %s AS seen"] * len(items))
+        params = [p for pk, w in items for p in (pk, field.get_db_prep_save(w, connection))]
+    sql = (
+        f"UPDATE {table} SET {col} = v.seen FROM ({source}) AS v "
+        f"WHERE {table}.{qn('id')} = v.pk AND ({table}.{col} IS NULL OR {table}.{col} < v.seen)"
+    )
+    into.append((sql, params))
+
+
+def _run_all(statements):
+    """Runs the statements: in one round trip on PostgreSQL (psycopg's client-side binding
+    sends them as one query), one by one elsewhere."""
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+def _machines_and_links_record(account, machines, links, preloaded, touches):
+    """Machines of a batch ({machine_id: SeenMachine}) and who was seen on them ({(user pk,
+    machine_id): seen}). One query reads both; new rows are inserted, known ones touched only
+    when their last-seen time is a minute old: most check-ins of a busy fleet write nothing."""
+    mids = sorted(machines)
+    if preloaded is not None:
+        known_machines, known_links = preloaded
+    else:
+        known_machines, known_links = _read_machines_and_links(account, mids, sorted({u for u, _ in links}))
+    new = [mid for mid in mids if mid not in known_machines]
+    if new:
+        _insert_ignore_returning(
+            Machine, ["account_id", "machine_id", "hostname", "domain", "first_seen_at", "last_seen_at"],
+            [(account.id, mid, machines[mid].hostname, machines[mid].domain,
+              machines[mid].first_seen_at, machines[mid].last_seen_at) for mid in new],
+            ["id"],
+        )
+        # Read back, with those a concurrent batch inserted first.
+        known_machines.update({
+            mid: (pk, None)
+            for pk, mid in Machine.objects.filter(account=account, machine_id__in=new).values_list("id", "machine_id")
+        })
+    _touch(Machine, "last_seen_at", {
+        known_machines[mid][0]: m.last_seen_at
+        for mid, m in machines.items()
+        if mid not in new and _stale(known_machines[mid][1], m.last_seen_at)
+    }, touches)
+    new_links = sorted(pair for pair in links if pair not in known_links)
+    _insert_ignore_returning(
+        TrackedUserMachine, ["tracked_user_id", "machine_id", "last_seen_at"],
+        [(u, known_machines[mid][0], links[(u, mid)]) for u, mid in new_links], ["id"],
+    )
+    _touch(TrackedUserMachine, "last_seen_at", {
+        known_links[pair][0]: seen
+        for pair, seen in links.items()
+        if pair in known_links and _stale(known_links[pair][1], seen)
+    }, touches)
+
+
+def _read_machines_and_links(account, mids, uids):
+    """{machine_id: (pk, last seen)}, {(user pk, machine_id): (pk, last seen)} in one query."""
+    qn = connection.ops.quote_name
+    m_table, l_table = qn(Machine._meta.db_table), qn(TrackedUserMachine._meta.db_table)
+    sql = (
+        f"SELECT m.id, m.machine_id, m.last_seen_at, l.id, l.tracked_user_id, l.last_seen_at "
+        f"FROM {m_table} m LEFT JOIN {l_table} l ON l.machine_id = m.id "
+        f"AND l.tracked_user_id IN ({', '.join(['%s'] * len(uids))}) "
+        f"WHERE m.account_id = %s AND m.machine_id IN ({', '.join(['%s'] * len(mids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*uids, account.id, *mids])
+        return _machines_and_links_from(cursor.fetchall())
+
+
+def _machines_and_links_from(rows):
+    field = Machine._meta.get_field("last_seen_at")
+    converters = connection.ops.get_db_converters(field.cached_col)
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, field, connection) if value is not None else None
+        return value
+
+    known_machines, known_links = {}, {}
+    for m_id, mid, m_seen, l_id, l_uid, l_seen in rows:
+        known_machines[mid] = (m_id, convert(m_seen))
+        if l_id is not None:
+            known_links[(l_uid, mid)] = (l_id, convert(l_seen))
+    return known_machines, known_links
+
+
+USER_COLUMNS = ["id", "identity_kind", "identity_scope", "identity_name", "state", "merged_into_id", "last_log_record_at"]
+
+
+class UserRow(NamedTuple):
+    """A tracked user as a batch needs it (model instances cost too much per event)."""
+
+    id: int
+    identity_kind: str
+    identity_scope: str
+    identity_name: str
+    state: str
+    merged_into_id: int | None
+    last_log_record_at: object
+
+
+class SeenMachine(NamedTuple):
+    hostname: str
+    domain: str
+    first_seen_at: object
+    last_seen_at: object
+
+
+def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
+    """The whole read phase of a batch in one round trip to PostgreSQL: asynchronous commit for
+    this transaction, the INSERT of the event ids (the ones it returns are new), the batch's
+    tracked users, and its machines with their users' links. Statement text and parameter
+    count do not depend on the batch size (arrays)."""
+    qn = connection.ops.quote_name
+    tu, m, link, ev = (qn(model._meta.db_table) for model in (TrackedUser, Machine, TrackedUserMachine, CheckinEvent))
+    sql = "; ".join([
+        # Check-ins are acknowledged without waiting for the WAL flush (the commit is still
+        # atomic; a database crash may lose the last fraction of a second of check-ins, which
+        # agents report again at their next check-in). docs/licensing.md, "Durability".
+        "SET LOCAL synchronous_commit TO OFF",
+        f"INSERT INTO {ev} (account_id, event_id, received_at) "
+        f"SELECT %s, e, %s FROM UNNEST(%s::varchar[]) AS e ON CONFLICT DO NOTHING RETURNING event_id",
+        f"SELECT {', '.join(USER_COLUMNS)} FROM {tu} WHERE account_id = %s "
+        f"AND identity_kind = ANY(%s::varchar[]) AND identity_scope = ANY(%s::varchar[]) "
+        f"AND identity_name = ANY(%s::varchar[]) AND NOT (state = 'deleted')",
+        f"SELECT mm.id, mm.machine_id, mm.last_seen_at, l.id, l.tracked_user_id, l.last_seen_at "
+        f"FROM {m} mm LEFT JOIN {link} l ON l.machine_id = mm.id "
+        f"WHERE mm.account_id = %s AND mm.machine_id = ANY(%s::varchar[])",
+    ])
+    params = [
+        account.id, now, list(event_ids),
+        account.id, sorted({i.kind for i in identities}), sorted({i.scope for i in identities}),
+        sorted({i.name for i in identities}),
+        account.id, list(machine_ids),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        results = []
+        while True:
+            if cursor.description is not None:
+                results.append(cursor.fetchall())
+            if not cursor.nextset():
+                break
+    created_ids = {r[0] for r in results[0]}
+    users = [UserRow(*row) for row in results[1]]
+    return created_ids, users, _machines_and_links_from(results[2])
+
+
+def checkins_record(*, key, events, now=None):
+    """Records a batch of validated check-in events of one agent key, set-based.
+
+    ``events`` is a list of objects with event_id, machine_id, hostname, domain, username,
+    observed_at and activity (list of {app, url, title, seconds}). Returns one result string
+    per event, in order: accepted, duplicate or not_tracked, and the number of tracked users
+    the batch created.
+    """
+    account = key.account
+    now = now or timezone.now()
+    results = [None] * len(events)
+    with transaction.atomic():
+        # Duplicates: an event id already seen for the account (or twice in this batch).
+        first_of = {}
+        for i, event in enumerate(events):
+            if event.event_id in first_of:
+                results[i] = DUPLICATE
+            else:
+                first_of[event.event_id] = i
+        identities = {}
+        for i in first_of.values():
+            e = events[i]
+            ident = identity_of(domain=e.domain, machine_id=e.machine_id, username=e.username)
+            identities.setdefault(ident, []).append(i)
+        preloaded = None
+        if connection.vendor == "postgresql":
+            created_ids, found, preloaded = _read_batch_postgresql(
+                account, sorted(first_of), identities, sorted({events[i].machine_id for i in first_of.values()}), now
+            )
+        else:
+            created_ids = {
+                r[0]
+                for r in _insert_ignore_returning(
+                    CheckinEvent, ["account_id", "event_id", "received_at"],
+                    [(account.id, eid, now) for eid in sorted(first_of)], ["event_id"],
+                )
+            }
+            found = None
+        fresh = set()
+        for eid, i in first_of.items():
+            if eid in created_ids:
+                fresh.add(i)
+            else:
+                results[i] = DUPLICATE
+        if not fresh:
+            return results, 0
+        identities = {
+            ident: [i for i in indexes if i in fresh]
+            for ident, indexes in identities.items()
+            if any(i in fresh for i in indexes)
+        }
+
+        def read_users(found=None):
+            if found is not None:
+                return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in found}
+            # All three parts of the identity, so the unique index answers the lookup.
+            found = TrackedUser.objects.filter(
+                account=account,
+                identity_kind__in={ident.kind for ident in identities},
+                identity_scope__in={ident.scope for ident in identities},
+                identity_name__in={ident.name for ident in identities},
+            ).exclude(state=TrackedUserState.DELETED).values_list(*USER_COLUMNS)
+            return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in map(UserRow._make, found)}
+
+        users = read_users(found)
+        missing = sorted(ident for ident in identities if tuple(ident) not in users)
+        created = 0
+        if missing:
+            rows = []
+            for ident in missing:
+                e = max((events[i] for i in identities[ident]), key=lambda ev: ev.observed_at)
+                first = min(events[i].observed_at for i in identities[ident])
+                rows.append((
+                    account.id, ident.kind, ident.scope, ident.name,
+                    e.domain or "" if ident.kind == IdentityKind.DOMAIN else "",
+                    e.username, "" if ident.kind == IdentityKind.DOMAIN else e.hostname,
+                    "", TrackedUserState.ACTIVE, min(first, now), e.observed_at,
+                ))
+            created = len(_insert_ignore_returning(
+                TrackedUser,
+                ["account_id", "identity_kind", "identity_scope", "identity_name", "domain",
+                 "username", "machine_hostname", "alias", "state", "first_seen_at",
+                 "last_log_record_at"],
+                rows, ["id"],
+            ))
+            # Rows created by a concurrent batch that won the race are read back here.
+            users = read_users()
+
+        # A merged-away identity counts toward (and its history goes to) its destination.
+        merged_ids = {u.merged_into_id for u in users.values() if u.state == TrackedUserState.MERGED}
+        destinations = {
+            u.id: u
+            for u in map(UserRow._make, TrackedUser.objects.filter(pk__in=merged_ids, account=account)
+                         .values_list(*USER_COLUMNS))
+        } if merged_ids else {}
+
+        machines = {}
+        touched = {}  # user id -> (user, latest observed_at)
+        links = {}
+        tracked_events = []
+        for ident, indexes in identities.items():
+            user = users[tuple(ident)]
+            if user.state == TrackedUserState.MERGED:
+                user = destinations.get(user.merged_into_id)
+            if user is None or user.state != TrackedUserState.ACTIVE:
+                for i in indexes:
+                    results[i] = NOT_TRACKED
+                continue
+            for i in indexes:
+                e = events[i]
+                results[i] = ACCEPTED
+                tracked_events.append((user, e))
+                if e.machine_id not in machines or machines[e.machine_id].last_seen_at < e.observed_at:
+                    machines[e.machine_id] = SeenMachine(e.hostname, e.domain or "", e.observed_at, e.observed_at)
+                latest = touched.get(user.id, (user, None))[1]
+                if latest is None or e.observed_at > latest:
+                    touched[user.id] = (user, e.observed_at)
+                link_key = (user.id, e.machine_id)
+                if link_key not in links or links[link_key] < e.observed_at:
+                    links[link_key] = e.observed_at
+
+        touches = []
+        if machines:
+            _machines_and_links_record(account, machines, links, preloaded, touches)
+        _touch(TrackedUser, "last_log_record_at", {
+            user.id: latest for user, latest in touched.values() if _stale(user.last_log_record_at, latest)
+        }, touches)
+        _run_all(touches)
+
+        if created:
+            _used_add(account=account, delta=created)
+        added_bytes = activity.activity_ingest_batch(account=account, entries=[
+            (user.id, e.observed_at, [dict(item) for item in e.activity])
+            for user, e in tracked_events if e.activity
+        ])
+        # agent_key_authenticate loads the subscription with the key; a key made otherwise has none.
+        subscription = getattr(key, "subscription", None) or (
+            Subscription.objects.select_related("plan").filter(account=account).first()
+        )
+        plan = subscription.plan if subscription else None
+        storage_limited = plan is not None and plan.storage_limit_bytes is not None
+        if created or (added_bytes and storage_limited):
+            row = compliance_evaluate(account=account, actor=Actor.agent(key.prefix), now=now)
+            if created and subscription:
+                # The dashboard's chart keeps the day's high water of used, not only the nightly value.
+                activity.usage_snapshot_bump(account=account, used=row.used, licenses=subscription.licenses)
+    return results, created
+
+
+# --- Tracked users: the Users page's actions ----------------------------------------------------
+
+
+def _user_snapshot(user):
+    return {"id": user.pk, "name": user.display_name, "state": user.state, "alias": user.alias}
+
+
+def _locked_user(*, account, user_id):
+    user = TrackedUser.objects.select_for_update().filter(account=account, pk=user_id).first()
+    if user is None:
+        raise ServiceError("That user does not exist in this account.")
+    return user
+
+
+def tracked_user_set_alias(*, account, user_id, alias, actor):
+    """A display name (50 characters at most). It joins profiles in reports, never the count."""
+    alias = alias.strip()
+    if len(alias) > 50:
+        raise ServiceError("An alias has 50 characters at most.")
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state == TrackedUserState.DELETED:
+            raise ServiceError("A deleted user cannot be renamed.")
+        before = _user_snapshot(user)
+        user.alias = alias
+        user.save(update_fields=["alias"])
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.alias_set",
+            summary=f"Alias of {before['name']} set to {alias!r}" if alias else f"Alias of {before['name']} removed",
+            before=before, after=_user_snapshot(user),
+        )
+    return user
+
+
+def tracked_user_do_not_track(*, account, user_id, actor):
+    """Puts an active user on the Do Not Track list: no longer logged nor counted."""
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state != TrackedUserState.ACTIVE:
+            raise ServiceError("Only an active user can be put on the Do Not Track list.")
+        before = _user_snapshot(user)
+        user.state = TrackedUserState.DO_NOT_TRACK
+        user.save(update_fields=["state"])
+        _used_add(account=account, delta=-1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.do_not_track_added",
+            summary=f"{user.display_name} put on the Do Not Track list (license reclaimed)",
+            before=before, after=_user_snapshot(user),
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return user
+
+
+def tracked_user_track_again(*, account, user_id, actor):
+    """Takes a user off the Do Not Track list: logged and counted again."""
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state != TrackedUserState.DO_NOT_TRACK:
+            raise ServiceError("That user is not on the Do Not Track list.")
+        before = _user_snapshot(user)
+        user.state = TrackedUserState.ACTIVE
+        user.save(update_fields=["state"])
+        _used_add(account=account, delta=1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.do_not_track_removed",
+            summary=f"{user.display_name} taken off the Do Not Track list (uses a license)",
+            before=before, after=_user_snapshot(user),
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return user
+
+
+def tracked_user_delete(*, account, user_id, actor):
+    """Deletes a user and its activity data; its license is reclaimed. Users merged into it go
+    with it. If its agent still reports, it comes back as a new user."""
+    with transaction.atomic():
+        user = _locked_user(account=account, user_id=user_id)
+        if user.state in (TrackedUserState.DELETED, TrackedUserState.MERGED):
+            raise ServiceError("That user is already deleted or merged into another.")
+        before = _user_snapshot(user)
+        family = [user.pk, *TrackedUser.objects.filter(account=account, merged_into=user).values_list("pk", flat=True)]
+        ActivityDay.objects.filter(account=account, tracked_user_id__in=family).delete()
+        activity.storage_recompute(account_ids=[account.pk])
+        TrackedUserMachine.objects.filter(tracked_user_id__in=family).delete()
+        now = timezone.now()
+        TrackedUser.objects.filter(pk__in=family).update(
+            state=TrackedUserState.DELETED, deleted_at=now, merged_into=None
+        )
+        if before["state"] == TrackedUserState.ACTIVE:
+            _used_add(account=account, delta=-1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.deleted",
+            summary=f"{before['name']} deleted with its activity data",
+            before=before, after={"state": TrackedUserState.DELETED, "merged_users_deleted": len(family) - 1},
+        )
+        compliance_evaluate(account=account, actor=actor)
+    user.refresh_from_db()
+    return user
+
+
+def merge_allowed(*, account):
+    """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
+    subscription = subscription_for(account=account)
+    return bool(
+        subscription and subscription.plan.is_paid and subscription.state != SubscriptionState.TRIALING
+    )
+
+
+def tracked_user_merge(*, account, source_id, destination_id, actor):
+    """Folds ``source`` into ``destination`` for ever: its machines and activity follow the
+    destination, its identity reports to the destination, and it stops counting."""
+    if not merge_allowed(account=account):
+        raise ServiceError("Merging users is available on paid plans only.")
+    if source_id == destination_id:
+        raise ServiceError("A user cannot be merged into itself.")
+    with transaction.atomic():
+        # Both rows locked in id order, so two crossing merges cannot deadlock.
+        locked = {
+            u.pk: u
+            for u in TrackedUser.objects.select_for_update()
+            .filter(account=account, pk__in=[source_id, destination_id]).order_by("pk")
+        }
+        source, destination = locked.get(source_id), locked.get(destination_id)
+        if source is None or destination is None:
+            raise ServiceError("That user does not exist in this account.")
+        if source.state != TrackedUserState.ACTIVE or destination.state != TrackedUserState.ACTIVE:
+            raise ServiceError("Only two active users can be merged.")
+        before = {"source": _user_snapshot(source), "destination": _user_snapshot(destination)}
+        # Machine links: keep the destination's where both have one, re-point the rest.
+        dest_machines = TrackedUserMachine.objects.filter(tracked_user=destination).values("machine_id")
+        TrackedUserMachine.objects.filter(tracked_user=source, machine_id__in=dest_machines).delete()
+        TrackedUserMachine.objects.filter(tracked_user=source).update(tracked_user=destination)
+        activity.activity_move(source=source, destination=destination)
+        TrackedUser.objects.filter(account=account, merged_into=source).update(merged_into=destination)
+        if source.last_log_record_at and (
+            destination.last_log_record_at is None or source.last_log_record_at > destination.last_log_record_at
+        ):
+            destination.last_log_record_at = source.last_log_record_at
+        destination.first_seen_at = min(destination.first_seen_at, source.first_seen_at)
+        destination.save(update_fields=["last_log_record_at", "first_seen_at"])
+        source.state = TrackedUserState.MERGED
+        source.merged_into = destination
+        source.save(update_fields=["state", "merged_into"])
+        _used_add(account=account, delta=-1)
+        audit_record(
+            account=account, actor=actor, kind="tracked_user.merged",
+            summary=f"{source.display_name} merged into {destination.display_name} (license reclaimed)",
+            before=before, after={"source": _user_snapshot(source), "destination": _user_snapshot(destination)},
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return destination
+
+
+def licensing_recount(*, account, actor=None):
+    """Safety net: recounts users used from the tracked users and fixes the counter if it
+    drifted (it should not: every change updates it in its own transaction)."""
+    actor = actor or Actor.system("licensing_recount")
+    with transaction.atomic():
+        row = licensing_row(account=account, lock=True)
+        used = TrackedUser.objects.filter(account=account, state__in=COUNTED_STATES).count()
+        if used != row.used:
+            before = row.used
+            AccountLicensing.objects.filter(pk=row.pk).update(used=used)
+            audit_record(
+                account=account, actor=actor, kind="licensing.recounted",
+                summary=f"Users used recounted: {before} -> {used}",
+                before={"used": before}, after={"used": used},
+            )
+            compliance_evaluate(account=account, actor=actor)
+    return used

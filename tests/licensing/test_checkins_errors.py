@@ -1,0 +1,99 @@
+"""Every error of the agent API: status, problem+json body (RFC 9457)."""
+
+import json
+
+import pytest
+from django.test import override_settings
+
+from accounts.actors import Actor
+from licensing.services import agent_key_revoke
+from tests.licensing.conftest import URL, event
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM
+    body = json.loads(response.content)
+    assert body["status"] == status
+    assert body["title"] and body["detail"] and body["type"]
+    return body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        json.dumps({"events": []}).encode(),
+        json.dumps({"events": [{}] * 501}).encode(),
+        json.dumps({"events": [], "extra": 1}).encode(),
+        json.dumps({"evens": [{}]}).encode(),
+        json.dumps([1, 2]).encode(),
+    ],
+    ids=["malformed", "no-events", "501-events", "unknown-field", "misspelt", "not-an-object"],
+)
+def test_bad_body_is_400(agent, client, body):
+    response = client.post(URL, body, content_type="application/json", headers={"Authorization": f"Bearer {agent.secret}"})
+    assert_problem(response, 400)
+
+
+def test_400_lists_the_validation_errors(agent):
+    body = assert_problem(agent.post([]), 400)
+    assert body["errors"][0]["loc"][-1] == "events"
+
+
+def test_500_events_are_accepted(agent):
+    response = agent.post([event(f"user{n}", domain="ACME") for n in range(500)])
+    assert response.status_code == 200
+    assert response.json()["account"]["used"] == 500
+
+
+@pytest.mark.parametrize("secret", ["", "wa_0000000000_wrong", "garbage"])
+def test_bad_key_is_401(agent, secret):
+    response = agent.client.post(
+        URL, {"events": [event("eva")]}, content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}"} if secret else {},
+    )
+    assert_problem(response, 401)
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_key_is_401(agent):
+    assert agent.post([event("eva")]).status_code == 200
+    agent_key_revoke(key=agent.key, actor=Actor.system("t"))
+    assert_problem(agent.post([event("bob")]), 401)
+
+
+def test_session_cookie_is_not_accepted(admin_client):
+    """A logged-in Admin's browser cannot post check-ins: only a Bearer agent key can."""
+    response = admin_client.post(URL, {"events": [event("eva")]}, content_type="application/json")
+    assert_problem(response, 401)
+
+
+def test_body_over_one_mib_is_413(agent):
+    huge = [event(f"eva{n}", activity=[{"app": "A" * 200, "title": "t" * 500, "seconds": 1}] * 1000) for n in range(2)]
+    response = agent.post(huge)
+    assert_problem(response, 413)
+
+
+def test_content_length_over_one_mib_is_413_before_reading(agent, client):
+    response = client.post(
+        URL, b"{}", content_type="application/json",
+        headers={"Authorization": f"Bearer {agent.secret}"}, CONTENT_LENGTH=str(2 * 1024 * 1024),
+    )
+    assert_problem(response, 413)
+
+
+@override_settings(AGENT_API_RATE_LIMIT=(2, 60))
+def test_rate_limit_is_429_with_retry_after(agent):
+    from django.core.cache import cache
+
+    cache.clear()
+    assert agent.post([event("eva")]).status_code == 200
+    assert agent.post([event("eva")]).status_code == 200
+    response = agent.post([event("eva")])
+    assert_problem(response, 429)
+    assert 1 <= int(response["Retry-After"]) <= 60
