@@ -1,7 +1,6 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from accounts.actors import Actor
-from accounts.services import ServiceError
+from accounts.admin_actions import ObjectAction, ObjectActionsMixin, ReasonForm
 from billing.invoices import invoice_mark_paid, invoice_void_with_credit_note
 from billing.models import (
     AddOn,
@@ -97,15 +96,32 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
+def _mark_paid(*, obj, actor, reason):
+    invoice_mark_paid(invoice=obj, actor=actor, reason=reason)
+    return f"{obj.display_number} marked paid."
+
+
+def _void(*, obj, actor, reason):
+    credit_note = invoice_void_with_credit_note(invoice=obj, actor=actor, reason=reason)
+    return f"{obj.display_number} voided by credit note {credit_note.display_number}."
+
+
+# Money changes: each confirmed on its own page, with the reason, by staff holding the permission.
+INVOICE_ACTIONS = {
+    "mark-paid": ObjectAction("Mark paid (payment received)", "billing.mark_paid_invoice", ReasonForm, _mark_paid),
+    "void": ObjectAction("Void with a credit note", "billing.void_invoice", ReasonForm, _void),
+}
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["__str__", "account", "state", "total_cents", "issued_at", "due_at", "paid_at"]
     list_filter = ["state", "series"]
     list_select_related = ["account", "series"]
     search_fields = ["account__name", "account__slug", "number"]
     show_full_result_count = False
     inlines = [InvoiceLineInline]
-    actions = ["mark_paid", "void_with_credit_note"]
+    object_actions = INVOICE_ACTIONS
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -113,25 +129,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Mark as paid (payment received)", permissions=["view"])
-    def mark_paid(self, request, queryset):
-        self._each(request, queryset, invoice_mark_paid, "marked paid")
 
-    @admin.action(description="Void with a credit note", permissions=["view"])
-    def void_with_credit_note(self, request, queryset):
-        self._each(request, queryset, invoice_void_with_credit_note, "voided")
-
-    def _each(self, request, queryset, service, done):
-        if not request.user.has_perm("billing.change_invoice") and not request.user.is_superuser:
-            self.message_user(request, "You may not change invoices.", messages.ERROR)
-            return
-        actor = Actor.for_user(request.user)
-        for invoice in queryset:
-            try:
-                service(invoice=invoice, actor=actor)
-            except ServiceError as error:
-                self.message_user(request, f"{invoice}: {error}", messages.ERROR)
-            else:
-                self.message_user(request, f"{invoice} {done}.")
 # The subscription lifecycle's admin (quotes queue, discounts, notices) lives beside it.
 from billing import lifecycle_admin  # noqa: E402,F401

@@ -105,7 +105,7 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
     return invoice
 
 
-def invoice_mark_paid(*, invoice, actor, paid_at=None):
+def invoice_mark_paid(*, invoice, actor, paid_at=None, reason=""):
     """Staff record a payment received for an open or past-due invoice (check, wire, deposit).
 
     The order it bills becomes paid; a subscription that was past due only because of unpaid
@@ -124,6 +124,7 @@ def invoice_mark_paid(*, invoice, actor, paid_at=None):
         audit_record(
             account=invoice.account, actor=actor, kind="invoice.paid",
             summary=f"Invoice {invoice.display_number} paid", before=before, after=_snapshot(invoice),
+            reason=reason,
         )
         if invoice.order_id:
             order = Order.objects.select_for_update().get(pk=invoice.order_id)

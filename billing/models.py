@@ -361,6 +361,10 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        permissions = [
+            ("mark_paid_invoice", "Can mark an invoice paid"),
+            ("void_invoice", "Can void an invoice with a credit note"),
+        ]
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

@@ -4,22 +4,17 @@ Every action is a confirmed POST with a reason where money or access changes; it
 service the customer pages use, which writes the audit row.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.actors import Actor
 from accounts.admin import MembershipInline
+from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Account, AuditEntry
-from accounts.services import ServiceError
 from billing.models import SubscriptionState
-from staff import actions as staff_actions
+from staff.actions import ACCOUNT_ACTIONS
 from staff.models import DailyMetrics, StaffAccount
 from staff.selectors import (
     accounts_with_metrics,
@@ -85,7 +80,8 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(StaffAccount)
-class StaffAccountAdmin(admin.ModelAdmin):
+class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
+    object_actions = ACCOUNT_ACTIONS
     list_display = [
         "name", "slug", "plan", "licenses", "used", "ratio", "compliance", "grace_ends",
         "trial_ends", "arr",
@@ -176,54 +172,6 @@ class StaffAccountAdmin(admin.ModelAdmin):
             ((e.created_at.strftime("%Y-%m-%d %H:%M"), e.kind, e.actor_label, e.summary) for e in entries),
         )
         return format_html('<table>{}</table><a href="{}?q={}">All audit rows</a>', table, url, obj.slug)
-
-    # --- staff actions --------------------------------------------------------------------------
-    def get_urls(self):
-        return [
-            path(
-                "<int:object_id>/act/<slug:action>/",
-                self.admin_site.admin_view(self.action_view),
-                name="staff_staffaccount_act",
-            ),
-        ] + super().get_urls()
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        extra_context["staff_actions"] = [
-            (name, action.label)
-            for name, action in staff_actions.ACTIONS.items()
-            if request.user.has_perm(action.permission)
-        ]
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def action_view(self, request, object_id, action):
-        spec = staff_actions.ACTIONS.get(action)
-        if spec is None:
-            raise Http404("no such action")
-        if not request.user.has_perm(spec.permission):
-            raise PermissionDenied
-        account = self.get_queryset(request).filter(pk=object_id).first()
-        if account is None:
-            raise Http404("no such account")
-        form = spec.form_class(request.POST or None, account=account)
-        if request.method == "POST" and form.is_valid():
-            try:
-                message = spec.run(account=account, actor=Actor.for_user(request.user), **form.cleaned_data)
-            except ServiceError as error:
-                form.add_error(None, str(error))
-            else:
-                self.message_user(request, message, messages.SUCCESS)
-                return redirect("admin:staff_staffaccount_change", account.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": account,
-            "title": f"{spec.label}: {account.name}",
-            "action": spec,
-            "form": form,
-            "now": timezone.now(),
-        }
-        return TemplateResponse(request, "admin/staff/action_confirm.html", context)
 
 
 @admin.register(DailyMetrics)

@@ -19,8 +19,6 @@ class StaffAccount(Account):
             ("end_trial", "Can end a trial early"),
             ("reevaluate_compliance", "Can re-evaluate compliance now"),
             ("revoke_agent_key", "Can revoke an agent key"),
-            ("mark_invoice_paid", "Can mark an invoice paid"),
-            ("void_invoice", "Can void an invoice with a credit note"),
         ]
 
 

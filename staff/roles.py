@@ -26,7 +26,7 @@ ROLES = {
     "Billing": SEE_ACCOUNTS + [
         "billing.view_invoice", "billing.view_invoiceline", "billing.view_order",
         "billing.view_orderline", "billing.view_payment", "billing.view_billingprofile",
-        "billing.view_quote", "staff.mark_invoice_paid", "staff.void_invoice",
+        "billing.view_quote", "billing.mark_paid_invoice", "billing.void_invoice",
         "staff.set_invoice_eligible", "staff.end_trial",
     ],
     "Support": SEE_ACCOUNTS + [

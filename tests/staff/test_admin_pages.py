@@ -27,7 +27,7 @@ def test_roles_exist_with_least_privilege():
     assert "staff.extend_grace_period" in perms("Support")
     assert "staff.extend_grace_period" not in perms("Sales") | perms("Billing") | perms("Read-only")
     assert "staff.set_discount" in perms("Sales") and "staff.set_discount" not in perms("Support")
-    assert "staff.mark_invoice_paid" in perms("Billing") and "staff.mark_invoice_paid" not in perms("Sales")
+    assert "billing.mark_paid_invoice" in perms("Billing") and "billing.mark_paid_invoice" not in perms("Sales")
     assert all(p.split(".")[1].startswith("view_") for p in perms("Read-only"))
     # Nobody may change or delete the audit log.
     for name in groups:
