@@ -10,17 +10,19 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin import MembershipInline
 from accounts.admin_actions import ObjectActionsMixin
-from accounts.models import Account, AuditEntry
-from billing.models import SubscriptionState
+from accounts.models import Account, AuditEntry, Membership
+from billing.models import Subscription, SubscriptionState
+from licensing.models import AgentKey
 from staff.actions import ACCOUNT_ACTIONS
 from staff.models import DailyMetrics, StaffAccount
 from staff.selectors import (
     accounts_with_metrics,
     annual_recurring_revenue_cents,
+    support_plan_label,
     trials_ending_within,
 )
+from support.models import AccountSupportPlan
 
 admin.site.unregister(Account)
 
@@ -45,6 +47,45 @@ def _related(obj, name):
         return getattr(obj, name)
     except Exception:  # RelatedObjectDoesNotExist of any model
         return None
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """What the account page shows of another app: changes go through the actions above."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SubscriptionInline(ReadOnlyInline):
+    model = Subscription
+    fields = ["plan", "licenses", "state", "term_start", "term_end", "trial_ends_at"]
+
+
+class SupportPlanInline(ReadOnlyInline):
+    model = AccountSupportPlan
+    fields = ["plan", "state", "starts_on", "ends_on", "csm", "tam"]
+    verbose_name_plural = "support plans (Digital rows follow the subscription)"
+
+
+class MembersInline(ReadOnlyInline):
+    model = Membership
+    fields = ["user", "role", "created_at"]
+    verbose_name_plural = "members"
+
+
+class AgentKeyInline(ReadOnlyInline):
+    model = AgentKey
+    fields = ["prefix", "name", "created_at", "last_used_at", "revoked_at"]
+    verbose_name_plural = "agent keys (revoke with the action above)"
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -84,13 +125,13 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     object_actions = ACCOUNT_ACTIONS
     list_display = [
         "name", "slug", "plan", "licenses", "used", "ratio", "compliance", "grace_ends",
-        "trial_ends", "arr",
+        "trial_ends", "arr", "support_plan", "success_manager_email",
     ]
     list_filter = [StateFilter, "subscription__plan"]
     search_fields = ["name", "slug", "memberships__user__email"]
     show_full_result_count = False
     list_per_page = 50
-    inlines = [MembershipInline]
+    inlines = [SubscriptionInline, SupportPlanInline, MembersInline, AgentKeyInline]
     readonly_fields = ["summary", "recent_audit"]
     fields = ["name", "slug", "summary", "recent_audit"]
 
@@ -142,6 +183,14 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
         cents = annual_recurring_revenue_cents(obj)
         return f"${cents / 100:,.2f}" if cents else "-"
 
+    @admin.display(description="support plan")
+    def support_plan(self, obj):
+        return support_plan_label(obj)
+
+    @admin.display(description="success manager")
+    def success_manager_email(self, obj):
+        return obj.success_manager or "-"
+
     # --- the account page -----------------------------------------------------------------------
     @admin.display(description="Summary")
     def summary(self, obj):
@@ -158,6 +207,8 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
             ("Storage used", f"{(state.storage_bytes if state else 0) / 1024**2:,.1f} MB"),
             ("Data history", sub.plan.data_history_label if sub else "-"),
             ("Annual recurring revenue", self.arr(obj)),
+            ("Support plan", self.support_plan(obj)),
+            ("Customer success manager", self.success_manager_email(obj)),
         ]
         return format_html(
             "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from billing.models import SubscriptionAddOn, SubscriptionState
+from support.selectors import support_included, support_plan_annotations
 
 # States in which a subscription earns its yearly price (a cancelled one still does until the
 # anniversary).
@@ -28,6 +29,7 @@ def accounts_with_metrics(queryset=None):
             Subquery(addon_cents, output_field=IntegerField()), Value(0)
         ),
         used_count=Coalesce(F("licensing__used"), Value(0)),
+        **support_plan_annotations(),
     )
 
 
@@ -105,3 +107,12 @@ def accounts_by_state():
         "trialing": Subscription.objects.filter(state=SubscriptionState.TRIALING).count(),
         "past_due": Subscription.objects.filter(state=SubscriptionState.PAST_DUE).count(),
     }
+
+
+def support_plan_label(account):
+    """The support plan column: the sold plan in effect, else Digital when the subscription
+    includes it (support's one rule), else none."""
+    if getattr(account, "sold_support_plan", None):
+        return account.sold_support_plan
+    subscription = getattr(account, "subscription", None)
+    return "Digital" if support_included(subscription=subscription) else "-"

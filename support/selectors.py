@@ -33,6 +33,43 @@ def digital_plan():
     return SupportPlan.objects.filter(included_with_paid=True).order_by("sort_order").first()
 
 
+def _in_effect(rows, today):
+    return rows.filter(state=SupportPlanState.ACTIVE, starts_on__lte=today).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gt=today)
+    )
+
+
+def support_plan_annotations(*, account_ref="pk", today=None):
+    """For a queryset of accounts (staff lists): the name of the sold support plan in effect
+    (Premier or Signature; None means Digital or none, by ``support_included``) and its customer
+    success manager's email, as subqueries: no query per row."""
+    from django.db.models import OuterRef, Subquery
+
+    today = today or timezone.localdate()
+    rows = _in_effect(
+        AccountSupportPlan.objects.filter(account=OuterRef(account_ref), plan__included_with_paid=False),
+        today,
+    ).order_by("-plan__sort_order", "-starts_on")
+    return {
+        "sold_support_plan": Subquery(rows.values("plan__name")[:1]),
+        "success_manager": Subquery(rows.values("csm__email")[:1]),
+    }
+
+
+def cases_due_soon(*, hours=24, now=None, limit=10):
+    """Open cases still waiting for their first staff reply, due within ``hours`` or already
+    past due, the soonest first (the staff dashboard)."""
+    now = now or timezone.now()
+    return (
+        SupportCase.objects.filter(
+            state="open", first_response_at__isnull=True,
+            first_response_due_at__lte=now + timedelta(hours=hours),
+        )
+        .select_related("account", "plan")
+        .order_by("first_response_due_at")[:limit]
+    )
+
+
 def support_plan_current(*, account, today=None, subscription=None):
     """The support plan in effect for ``account``: its Premier or Signature term if one runs
     today, else Digital; None when the account is on Free (support plans need a paid plan).
@@ -45,10 +82,7 @@ def support_plan_current(*, account, today=None, subscription=None):
     if not support_included(subscription=subscription):
         return None
     rows = (
-        AccountSupportPlan.objects.filter(
-            account=account, state=SupportPlanState.ACTIVE, starts_on__lte=today
-        )
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gt=today))
+        _in_effect(AccountSupportPlan.objects.filter(account=account), today)
         .select_related("plan", "csm", "tam")
         .order_by("-plan__sort_order", "-starts_on")
     )

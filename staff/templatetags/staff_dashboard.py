@@ -12,6 +12,7 @@ from staff.selectors import (
     arr_by_plan_cents,
     trials_ending_within,
 )
+from support.selectors import cases_due_soon
 
 register = template.Library()
 
@@ -34,7 +35,7 @@ def staff_dashboard(context):
         "trials_ending": accounts_with_metrics().filter(**trials_ending_within(7)).order_by("subscription__trial_ends_at")[:10],
         "open_quotes": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).select_related("account")[:10],
         "open_quote_count": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).count(),
-        "cases_due_soon": [],
+        "cases_due_soon": cases_due_soon(hours=24),
         "arr_chart": line_chart_svg(
             labels=labels, series=[("ARR ($)", [m.arr_cents / 100 for m in history])], title="ARR over time"
         ) if history else None,

@@ -3,9 +3,12 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.actors import Actor
 from accounts.models import Role
-from licensing.models import AccountLicensing
+from billing.quotes import quote_request
+from licensing.models import AccountLicensing, TrackedUser
 from staff.services import daily_metrics_record
+from support.services import case_open
 from tests.factories import StaffFactory, add_member, make_account
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +92,25 @@ def test_dashboard_shows_arr_and_states(client):
     assert 'id="staff-dashboard"' in html
     assert "$2,880.00" in html  # 2280 + 600
     assert "<svg" in html
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/accounts/auditentry/", "/admin/licensing/trackeduser/", "/admin/billing/subscription/",
+    "/admin/licensing/accountlicensing/", "/admin/support/supportcase/", "/admin/billing/quote/",
+])
+def test_big_changelists_keep_their_query_count(client, url):
+    client.force_login(StaffFactory(is_superuser=True))
+
+    def grow(n):
+        for i in range(n):
+            account, admin = make_account(plan="professional", licenses=5)
+            TrackedUser.objects.create(account=account, identity_kind="machine", identity_scope="pc",
+                                       identity_name=f"u{i}", username=f"u{i}")
+            quote_request(account=account, topic="premier", message="", actor=Actor.for_user(admin))
+            case_open(account=account, user=admin, subject="s", description="d", severity="normal",
+                      channel="email", actor=Actor.for_user(admin))
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert grow(3) == grow(20)
