@@ -8,19 +8,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from accounts.models import Membership, Role
-
-
-def _admin_emails(account_id):
-    return list(
-        Membership.objects.filter(account_id=account_id, role=Role.ADMIN)
-        .values_list("user__email", flat=True)
-    )
+from accounts.selectors import admin_emails
 
 
 def _send_on_commit(*, account_id, template, subject, context):
     def send():
-        recipients = _admin_emails(account_id)
+        recipients = admin_emails(account_id=account_id)
         if not recipients:
             return
         body = render_to_string(

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Membership, Role
+from accounts.selectors import admin_emails as account_admin_emails
 from accounts.services import ServiceError, audit_record
 from billing.hooks import subscription_changed
 from billing.invoices import invoice_issue_for_order
@@ -67,10 +67,7 @@ def format_day(day):
 
 def admin_emails(*, account):
     """Billing notices go to every Admin of the account."""
-    return list(
-        Membership.objects.filter(account=account, role=Role.ADMIN, user__is_active=True)
-        .order_by("user__email").values_list("user__email", flat=True)
-    )
+    return account_admin_emails(account_id=account.pk)
 
 
 def email_after_commit(*, recipients, subject, template, context):

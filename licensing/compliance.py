@@ -20,7 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import Actor
-from accounts.models import AuditEntry, Membership, Role
+from accounts.models import AuditEntry
+from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.models import Subscription
 from licensing.models import AccountLicensing, ComplianceState
@@ -97,20 +98,11 @@ def _snapshot(row):
     }
 
 
-def _admin_emails(account_ids):
-    emails = {}
-    for account_id, email in Membership.objects.filter(
-        account_id__in=account_ids, role=Role.ADMIN, user__is_active=True
-    ).values_list("account_id", "user__email"):
-        emails.setdefault(account_id, []).append(email)
-    return emails
-
-
 def _email_admins_on_commit(*, account_ids, subject, body_for):
     """Emails every Admin of each account once the transaction is committed.
 
     ``body_for(account_id)`` gives (subject suffix, body)."""
-    emails = _admin_emails(account_ids)
+    emails = admin_emails_by_account(account_ids=account_ids)
     messages = []
     for account_id, recipients in emails.items():
         text = body_for(account_id)
