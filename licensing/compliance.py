@@ -23,7 +23,7 @@ from accounts.actors import Actor
 from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
-from billing.models import Subscription
+from billing.selectors import subscription_for
 from licensing.models import AccountLicensing, ComplianceState
 
 # Why an account is blocked (AccountLicensing.blocked_reason).
@@ -134,7 +134,7 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
     with transaction.atomic():
         row = licensing_row(account=account, lock=True)
         if subscription is None:
-            subscription = Subscription.objects.select_related("plan").filter(account=account).first()
+            subscription = subscription_for(account=account)
         plan = subscription.plan if subscription else None
         licenses = licenses_of(subscription)
         target = compliance_target(

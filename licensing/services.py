@@ -488,9 +488,7 @@ def checkins_record(*, key, events, now=None):
             for user, e in tracked_events if e.activity
         ])
         # agent_key_authenticate loads the subscription with the key; a key made otherwise has none.
-        subscription = getattr(key, "subscription", None) or (
-            Subscription.objects.select_related("plan").filter(account=account).first()
-        )
+        subscription = getattr(key, "subscription", None) or subscription_for(account=account)
         plan = subscription.plan if subscription else None
         storage_limited = plan is not None and plan.storage_limit_bytes is not None
         if created or (added_bytes and storage_limited):
