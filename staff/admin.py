@@ -132,8 +132,19 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     inlines = [SubscriptionInline, SupportPlanInline, MembersInline, AgentKeyInline]
-    readonly_fields = ["summary", "recent_audit"]
+    readonly_fields = ["name", "slug", "summary", "recent_audit"]
     fields = ["name", "slug", "summary", "recent_audit"]
+
+    class Media:
+        css = {"all": ["staff/admin.css"]}
+
+    # Accounts are made by sign-up or `manage.py provision_account` and changed only through the
+    # actions (services with audit rows); the admin neither adds nor deletes them.
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return accounts_with_metrics(super().get_queryset(request))
@@ -160,7 +171,7 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
         licenses = self.licenses(obj)
         text = f"{obj.used_count} / {licenses}"
         if obj.used_count > licenses:
-            return format_html('<strong style="color:#b42318">{}</strong>', text)
+            return format_html('<span class="ratio-over">{}</span>', text)
         return text
 
     @admin.display(ordering="licensing__state", description="compliance")

@@ -44,6 +44,7 @@ class Command(BaseCommand):
     def seed_account(self, account):
         """Per-account demo data of the other apps (tracked users, ...)."""
         seed_tracked_users(account, DEMO_TRACKED_USERS.get(account.slug, 0))
+        seed_usage_history(account)
 
 
 # The seed's example: 340 users on 89 licenses puts Acme in its grace period.
@@ -82,3 +83,28 @@ def seed_tracked_users(account, count):
     used = TrackedUser.objects.filter(account=account, state=TrackedUserState.ACTIVE).count()
     AccountLicensing.objects.filter(account=account).update(used=used)
     compliance_evaluate(account=account, actor=Actor.system("seed_demo"))
+
+
+def seed_usage_history(account, days=90):
+    """90 days of daily high waters rising to today's count, so the dashboard's chart has a
+    story to tell (idempotent: existing days are kept)."""
+    from datetime import timedelta
+
+    from licensing.models import AccountLicensing, UsageSnapshot
+    from licensing.reports import today_utc
+
+    row = AccountLicensing.objects.filter(account=account).first()
+    subscription = getattr(account, "subscription", None)
+    if row is None or subscription is None or not row.used:
+        return
+    today = today_utc()
+    UsageSnapshot.objects.bulk_create(
+        [
+            UsageSnapshot(
+                account=account, day=today - timedelta(days=days - i),
+                used=max(1, round(row.used * (0.25 + 0.75 * i / days))), licenses=subscription.licenses,
+            )
+            for i in range(days)
+        ],
+        ignore_conflicts=True,
+    )
