@@ -68,6 +68,8 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Lists of accounts (the staff admin) are ordered by name, newest first among equals.
+        indexes = [models.Index(fields=["name", "-id"], name="account_name_order")]
 
     def __str__(self):
         return self.name

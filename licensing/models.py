@@ -78,7 +78,9 @@ class TrackedUser(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "state"]),
-            models.Index(fields=["account", "last_log_record_at"]),
+            # The Users page's two orders (inactive users first; by name), in either direction.
+            models.Index(fields=["account", "last_log_record_at", "id"], name="trackeduser_last_log_order"),
+            models.Index(fields=["account", "username", "id"], name="trackeduser_name_order"),
         ]
 
     def __str__(self):
