@@ -305,4 +305,6 @@ LOGGING = {
     "loggers": {"django_q": {"level": "WARNING"}},
 }
 # Extra regular expressions the log filter redacts (an app's own token formats).
-LOG_REDACT_PATTERNS = []
+# Agent keys (licensing.services.agent_key_create): "wa_" + a 10-hex prefix + "_" + the secret.
+# The prefix stays readable (it names the key); the secret part never reaches a log.
+LOG_REDACT_PATTERNS = [r"(?<=\bwa_[0-9a-f]{10}_)[A-Za-z0-9_-]{20,}"]
