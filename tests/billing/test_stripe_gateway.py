@@ -83,4 +83,4 @@ def test_checkout_through_stripe_pays_and_a_decline_changes_nothing(stripe_setti
     assert account.subscription.licenses == 15
     # The second attempt used a new gateway key: the first one was definitively declined.
     keys = [call.request.headers["Idempotency-Key"] for call in responses.calls]
-    assert keys == [f"order-{paid.order.pk}-attempt-1", f"order-{paid.order.pk}-attempt-2"]
+    assert keys == [f"cart-{cart.pk}-attempt-1", f"cart-{cart.pk}-attempt-2"]
