@@ -77,6 +77,7 @@ def test_stripe_confirm_times_out_after_the_charge_and_the_retry_gets_the_paymen
     first = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-1",
                           card="pm_card_visa")
     assert first.order.state == OrderState.FAILED
+    assert "not made twice" in first.error and "not charged" not in first.error
     assert not Invoice.objects.exists()
 
     # The repeated idempotency key: Stripe answers with the PaymentIntent it made the first time.
