@@ -39,5 +39,16 @@ lock:
 load: install
 	$(BIN)/python bench/load.py
 
+# Fault runs (docs/performance.md, "Faults"): the fault tests on PostgreSQL (every job killed
+# mid-way then rerun, the task cluster killed and restarted, the gateway timing out after
+# charging, the database unreachable), then PostgreSQL restarted under check-in load
+# (bench/faults_pg_restart.py: gunicorn on 127.0.0.1:8191, database bo_faults). The restart
+# disturbs everything else on this PostgreSQL server: run it at a quiet moment.
+FAULTS_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bo_faults
+faults: install
+	DATABASE_URL=$(FAULTS_TEST_DATABASE_URL) $(BIN)/python -m pytest -q tests/hardening/test_job_faults.py \
+		tests/hardening/test_db_outage.py tests/billing/test_gateway_timeout.py
+	$(BIN)/python bench/faults_pg_restart.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache

@@ -1,16 +1,21 @@
-"""Load test of the customer pages against gunicorn with production settings on PostgreSQL and
-Redis. ``make load`` runs it; it prints throughput and p50/p99 latency, then stops everything.
+"""Load test of the customer pages and the agent API's check-ins against gunicorn with production
+settings on PostgreSQL and Redis. ``make load`` runs it; it prints throughput and p50/p99
+latency, then stops everything.
 
 Steps: (re)create the PostgreSQL database bo_load and flush Redis database 5; migrate, seed the
 demo, collect static files (production settings, dummy secrets: no payment is made); log the
 Acme Admin in a few times (sessions made directly, no password hashing in the measured run);
+make an account "Load agents" (Professional, 100 000 licenses, so compliance stays ok) with a few
+agent keys;
 start gunicorn (config/gunicorn.conf.py) on 127.0.0.1:8190; run locust headless
 (bench/locustfile.py) at a fixed rate for a bounded time; print the figures; stop gunicorn.
 
 Environment: LOAD_RATE (requests/s in total, default 40), LOAD_USERS (simulated visitors,
 default 100: each sends LOAD_RATE/LOAD_USERS requests per second, so the offered rate holds
 until a response takes longer than LOAD_USERS/LOAD_RATE seconds), LOAD_DURATION (seconds, default 30), WEB_CONCURRENCY (gunicorn workers, default 3),
-LOAD_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bo_load),
+LOAD_BATCH_RATE (batches of 100 check-in events per second, default 1, from LOAD_BATCH_AGENTS
+agents, default 4), LOAD_SINGLE_RATE (single-event check-ins per second, default 10, from
+LOAD_SINGLE_AGENTS agents, default 20), LOAD_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bo_load),
 LOAD_REDIS_URL (default redis://127.0.0.1:6379/5).
 """
 
@@ -39,6 +44,10 @@ USERS = int(os.environ.get("LOAD_USERS", "100"))
 DURATION = int(os.environ.get("LOAD_DURATION", "30"))
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bo_load")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/5")
+BATCH_RATE = float(os.environ.get("LOAD_BATCH_RATE", "1"))
+BATCH_AGENTS = int(os.environ.get("LOAD_BATCH_AGENTS", "4"))
+SINGLE_RATE = float(os.environ.get("LOAD_SINGLE_RATE", "10"))
+SINGLE_AGENTS = int(os.environ.get("LOAD_SINGLE_AGENTS", "20"))
 
 SERVER_ENV = {
     **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}},
@@ -54,6 +63,8 @@ SERVER_ENV = {
     "REDIS_URL": REDIS_URL,
     "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "3"),
     "LOG_LEVEL": "WARNING",
+    # The per-key rate limit guards against a runaway agent; here a few keys stand for a fleet.
+    "AGENT_API_RATE_LIMIT_REQUESTS": "1000000",
 }
 
 MAKE_SESSIONS = """
@@ -70,6 +81,15 @@ for _ in range(5):
     session.create()
     keys.append(session.session_key)
 print("SESSIONS=" + ",".join(keys))
+
+from accounts.actors import Actor
+from accounts.services import account_create
+from licensing.services import agent_key_create
+agents, _ = account_create(name="Load agents", admin_email="admin@agents.load.example.com",
+                           actor=Actor.system("load"), plan_code="professional", licenses=100000)
+print("AGENT_KEYS=" + ",".join(
+    agent_key_create(account=agents, name=f"load {i}", actor=Actor.system("load"))[1] for i in range(4)
+))
 """
 
 
@@ -77,9 +97,14 @@ def step(title):
     print(f"== {title}", flush=True)
 
 
-def manage(*args, capture=False):
+# The demo seed puts Acme in its grace period, which emails its Admins: seeded with development
+# settings (console mailer) since production's SMTP is a dummy address here.
+SEED_ENV = {k: v for k, v in SERVER_ENV.items() if k not in {"DJANGO_ENV", "EMAIL_URL"}}
+
+
+def manage(*args, capture=False, env=None):
     result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=SERVER_ENV, check=True,
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env or SERVER_ENV, check=True,
         capture_output=capture, text=True,
     )
     return result.stdout if capture else None
@@ -119,28 +144,54 @@ def figures(csv_prefix):
     with open(f"{csv_prefix}_stats.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     print()
-    print(f"{'page':<16} {'requests':>9} {'failures':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'request':<16} {'requests':>9} {'failures':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for row in rows:
         print(
             f"{row['Name']:<16} {row['Request Count']:>9} {row['Failure Count']:>9} "
             f"{float(row['Requests/s']):>8.1f} {row['50%']:>8} {row['99%']:>8}"
         )
-    total = next(r for r in rows if r["Name"] == "Aggregated")
-    return total
+    return {row["Name"]: row for row in rows}
+
+
+def summary(rows):
+    pages = [r for name, r in rows.items() if name != "Aggregated" and not name.startswith("checkins")]
+    page_count = sum(int(r["Request Count"]) for r in pages)
+    page_failures = sum(int(r["Failure Count"]) for r in pages)
+    print(f"\npages: {page_count / DURATION:.1f} req/s (target {RATE:g}), failures {page_failures} of {page_count}")
+    events = 0
+    for name, size, target in (("checkins x100", 100, BATCH_RATE), ("checkins x1", 1, SINGLE_RATE)):
+        row = rows.get(name)
+        if row is None:
+            continue
+        count = int(row["Request Count"])
+        events += (count - int(row["Failure Count"])) * size
+        print(f"{name}: {count / DURATION:.1f} req/s (target {target:g}), p50 {row['50%']} ms, "
+              f"p99 {row['99%']} ms, failures {row['Failure Count']} of {count}")
+    print(f"check-in events stored: {events / DURATION:.0f} events/s ({events} in {DURATION}s)")
 
 
 def server_times():
     """Milliseconds gunicorn spent on each request (the access log's %(M)sms), measured load
-    excluded: what the server costs, apart from the client's own queueing on a busy machine."""
-    times = []
+    excluded: what the server costs, apart from the client's own queueing on a busy machine.
+    One line for the pages, one per check-in batch size."""
+    groups = {}
     for line in SERVER_LOG.read_text().splitlines():
-        if (match := re.search(r'" \d{3} \S+ (\d+)ms "', line)) and "/healthz" not in line:
-            times.append(int(match.group(1)))
-    times.sort()
-    if not times:
+        match = re.search(r'"(?:GET|POST) (\S+) [^"]*" \d{3} (\S+) (\d+)ms "', line)
+        if not match or match.group(1) == "/healthz":
+            continue
+        if match.group(1).startswith("/api/agent/v1/checkins"):
+            group = "checkins x100" if int(match.group(2).replace("-", "0")) > 2000 else "checkins x1"
+        else:
+            group = "pages"
+        groups.setdefault(group, []).append(int(match.group(3)))
+    if not groups:
         return "no access log lines"
-    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
-    return f"server time (gunicorn) p50 {pick(0.5)} ms, p99 {pick(0.99)} ms over {len(times)} requests"
+    lines = []
+    for group, times in sorted(groups.items()):
+        times.sort()
+        p50, p99 = (times[min(len(times) - 1, int(q * len(times)))] for q in (0.5, 0.99))
+        lines.append(f"server time (gunicorn) {group}: p50 {p50} ms, p99 {p99} ms over {len(times)} requests")
+    return "\n".join(lines)
 
 
 def refuse_if_port_taken():
@@ -158,13 +209,13 @@ def main():
     flush_redis()
     step("migrate, seed, collectstatic (production settings)")
     manage("migrate", "--noinput", "-v0")
-    manage("seed_demo")
+    manage("seed_demo", capture=True, env=SEED_ENV)
     manage("collectstatic", "--noinput", "-v0")
-    sessions = next(
-        line.removeprefix("SESSIONS=")
-        for line in manage("shell", "-c", MAKE_SESSIONS, capture=True).splitlines()
-        if line.startswith("SESSIONS=")
+    made = dict(
+        line.split("=", 1) for line in manage("shell", "-c", MAKE_SESSIONS, capture=True).splitlines()
+        if line.startswith(("SESSIONS=", "AGENT_KEYS="))
     )
+    sessions, agent_keys = made["SESSIONS"], made["AGENT_KEYS"]
 
     step(f"gunicorn on {HOST} with {SERVER_ENV['WEB_CONCURRENCY']} workers")
     log = open(SERVER_LOG, "w")  # noqa: SIM115 (closed at the end)
@@ -175,23 +226,23 @@ def main():
     )
     try:
         wait_until_up()
-        step(f"locust: {RATE:g} requests/s from {USERS} visitors for {DURATION}s")
+        step(f"locust: pages {RATE:g} requests/s from {USERS} visitors; check-ins {BATCH_RATE:g} "
+             f"batches of 100/s and {SINGLE_RATE:g} single events/s from {BATCH_AGENTS + SINGLE_AGENTS} "
+             f"agents; for {DURATION}s")
         before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
             prefix = f"{tmp}/load"
             subprocess.run(
                 [str(BIN / "locust"), "-f", "bench/locustfile.py", "--headless", "--host", HOST,
-                 "-u", str(USERS), "-r", str(USERS), "-t", f"{DURATION}s", "--csv", prefix,
+                 "-u", str(USERS + BATCH_AGENTS + SINGLE_AGENTS), "-r", str(USERS + BATCH_AGENTS + SINGLE_AGENTS), "-t", f"{DURATION}s", "--csv", prefix,
                  "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"],
                 cwd=ROOT, check=True, capture_output=True,
-                env={**os.environ, "LOAD_USERS": str(USERS), "LOAD_RATE": str(RATE), "LOAD_SESSIONS": sessions},
+                env={**os.environ, "LOAD_USERS": str(USERS), "LOAD_RATE": str(RATE), "LOAD_SESSIONS": sessions,
+                     "LOAD_AGENT_KEYS": agent_keys, "LOAD_BATCH_AGENTS": str(BATCH_AGENTS),
+                     "LOAD_BATCH_RATE": str(BATCH_RATE), "LOAD_SINGLE_AGENTS": str(SINGLE_AGENTS),
+                     "LOAD_SINGLE_RATE": str(SINGLE_RATE)},
             )
-            total = figures(prefix)
-        print(
-            f"\nthroughput {int(total['Request Count']) / DURATION:.1f} req/s (target {RATE:g}), "
-            f"p50 {total['50%']} ms, p99 {total['99%']} ms, "
-            f"failures {total['Failure Count']} of {total['Request Count']}"
-        )
+            summary(figures(prefix))
         print(server_times())
         # Locust and gunicorn share this machine's CPUs (and so may other work): say how busy it was.
         print(f"machine: {os.cpu_count()} CPUs, load average {before:.1f} before, {os.getloadavg()[0]:.1f} after")

@@ -288,9 +288,13 @@ class CheckoutResult:
 def _gateway_key(order):
     """The gateway's idempotency key for this payment attempt. It only moves on after a
     definitive decline: after a processing error or a timeout (outcome unknown) the retry reuses
-    it, so a charge that did go through is returned by the gateway, not made again."""
+    it, so a charge that did go through is returned by the gateway, not made again.
+
+    It names the cart, not the order: the order is created in the same transaction as the
+    charge, so a process killed between the gateway's answer and the commit loses the order,
+    and the retry's new order (a new id on PostgreSQL) must still ask with the same key."""
     declined = order.payments.filter(state=PaymentState.DECLINED).count()
-    return f"order-{order.pk}-attempt-{declined + 1}"
+    return f"cart-{order.cart_id}-attempt-{declined + 1}"
 
 
 def _order_snapshot(order):

@@ -4,6 +4,9 @@ from django.urls import include, path
 from config import views
 from licensing.api import api as agent_api_v1
 
+# A database that is down is a 503 with Retry-After, not a 500 (config/middleware.py).
+handler500 = "config.middleware.server_error"
+
 admin.site.site_header = "Back office staff admin"
 admin.site.site_title = "Back office"
 

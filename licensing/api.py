@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
+from django.db import Error as DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Schema
@@ -164,6 +166,18 @@ def _bad_body(request, exc):
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
     return problem_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error", str(exc))
+
+
+@api.exception_handler(DatabaseError)
+def _database_error(request, exc):
+    # Unreachable (restart, failover): 503 with Retry-After, and the agent sends the batch again
+    # (its event ids make that safe). Any other database error is the 500 below.
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return problem_response(
+            503, "Service unavailable", "The database is unreachable; nothing was recorded. Retry after the delay.",
+            headers={"Retry-After": "10"},
+        )
+    return _unexpected(request, exc)
 
 
 @api.exception_handler(Exception)

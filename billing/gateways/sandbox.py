@@ -19,6 +19,12 @@ FAILING_CARDS = {
     "4000000000000119": "The payment service had a processing error; you were not charged. Try again.",
     "4000000000000408": "The payment service did not answer in time; you were not charged. Try again.",
 }
+# The charge goes through at the "bank", then the answer is lost on the way back: the caller
+# sees a failure whose outcome is unknown. A retry with the same key returns the charge made.
+CHARGED_THEN_TIMEOUT_CARDS = {
+    "4000000000000259": "The payment service did not answer in time. Try again: a charge that "
+                        "went through is not made twice.",
+}
 
 
 class SandboxGateway:
@@ -41,6 +47,11 @@ class SandboxGateway:
             if number in SUCCESS_CARDS:
                 result = ChargeResult(ChargeState.SUCCEEDED, f"sbx_{uuid.uuid4().hex[:16]}")
                 self.charges.append((idempotency_key, amount_cents, result.reference))
+            elif number in CHARGED_THEN_TIMEOUT_CARDS:
+                charged = ChargeResult(ChargeState.SUCCEEDED, f"sbx_{uuid.uuid4().hex[:16]}")
+                self.charges.append((idempotency_key, amount_cents, charged.reference))
+                self._outcomes[idempotency_key] = charged
+                return ChargeResult(ChargeState.FAILED, "", CHARGED_THEN_TIMEOUT_CARDS[number])
             elif number in DECLINED_CARDS:
                 result = ChargeResult(ChargeState.DECLINED, f"sbx_{uuid.uuid4().hex[:16]}",
                                       DECLINED_CARDS[number])

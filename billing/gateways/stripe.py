@@ -46,7 +46,10 @@ class StripeGateway:
         except (stripe.APIConnectionError, stripe.RateLimitError) as error:
             return ChargeResult(
                 ChargeState.FAILED, "",
-                f"The payment service did not answer; you were not charged. Try again. ({type(error).__name__})",
+                # A timeout may come after Stripe charged: do not promise "not charged"; the retry
+                # reuses the idempotency key, so it returns that charge instead of making another.
+                f"The payment service did not answer. Try again: a charge that went through is not "
+                f"made twice. ({type(error).__name__})",
             )
         except stripe.StripeError as error:
             return ChargeResult(

@@ -236,7 +236,7 @@ def test_after_a_processing_error_the_retry_reuses_the_gateways_key(paid_account
     paid = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="b", card=GOOD_CARD)
     assert paid.order.pk == failed.order.pk and paid.order.state == OrderState.PAID
     # The outcome of the first call was unknown: the retry asks the gateway with the same key.
-    assert [key for key, _amount, _ref in sandbox_gateway.charges] == [f"order-{paid.order.pk}-attempt-1"]
+    assert [key for key, _amount, _ref in sandbox_gateway.charges] == [f"cart-{cart.pk}-attempt-1"]
 
 
 def test_a_refused_update_leaves_no_cart_on_the_page(admin_client):
