@@ -7,10 +7,13 @@ answer conforms to the document; nothing is stored from a rejected request or ev
 import json
 from datetime import UTC, datetime, timedelta
 
+import jsonschema_rs
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.test import override_settings
 from hypothesis import given
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
 
@@ -93,10 +96,28 @@ def test_valid_batches(secret, case):
     assert response.status_code == 200, response.text
 
 
+_DOCUMENT = api.get_openapi_schema()
+EVENT_SCHEMA = jsonschema_rs.validator_for(
+    {
+        **_DOCUMENT["components"]["schemas"]["CheckinBatchIn"]["properties"]["events"]["items"],
+        "components": _DOCUMENT["components"],
+    },
+    validate_formats=True,
+)
+
+
 @fuzz_settings(80)
 @given(case=CHECKINS.as_strategy(generation_mode=GenerationMode.NEGATIVE))
 def test_invalid_batches(secret, case):
-    fuzz_once(case, headers={"Authorization": f"Bearer {secret}"}, negative=True)
+    """A batch outside the document is refused whole (400), or, when only some events are
+    outside it, answered 200 with exactly those events rejected (PRODUCT.md: a bad event is
+    rejected alone)."""
+    response = fuzz_once(case, headers={"Authorization": f"Bearer {secret}"}, negative=True)
+    if response.status_code == 200:
+        events = case.body["events"]
+        for event, result in zip(events, response.json()["results"], strict=True):
+            if not EVENT_SCHEMA.is_valid(event):
+                assert result["result"] == "rejected", (event, result)
 
 
 # --- Text the schema cannot describe: NUL, lone surrogates, dates at the edge of the calendar --
@@ -165,3 +186,102 @@ def test_offsets_past_postgresql_range_are_stored_in_utc(client, secret, offset)
     hours, minutes = (int(part) for part in offset[1:].split(":"))
     expected = datetime(2026, 11, 29, 10, tzinfo=UTC) + sign * timedelta(hours=hours, minutes=minutes)
     assert user.last_log_record_at == expected
+
+
+# --- Errors answered outside the operation ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", URL, 405),
+        ("put", URL, 405),
+        ("delete", URL, 405),
+        ("get", "/api/agent/v1/nothing-here", 404),
+        ("post", "/api/agent/v2/checkins", 404),
+        ("get", "/api/", 404),
+    ],
+)
+def test_unknown_paths_and_methods_are_problems(client, secret, method, path, status):
+    response = getattr(client, method)(path, headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == status
+    assert response["Content-Type"] == PROBLEM
+    body = json.loads(response.content)
+    assert body["status"] == status and body["title"] and body["type"] and body["detail"]
+    if status == 405:
+        assert response["Allow"] == "POST"
+
+
+def test_pages_outside_the_api_keep_their_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith(PROBLEM)
+
+
+@fuzz_settings(30)
+@given(case=CHECKINS.as_strategy(generation_mode=GenerationMode.POSITIVE))
+def test_generated_credentials_are_refused(secret, case):
+    """Whatever Authorization header is generated (a valid body otherwise): 401, nothing stored."""
+    before = row_counts(*STORED)
+    response = case.call()
+    assert response.status_code == 401, response.text
+    assert_problem(response, 401)
+    case.validate_response(response, excluded_checks=[openapi_checks.positive_data_acceptance])
+    assert count_deltas(before, row_counts(*STORED)) == {}
+
+
+def test_rate_limited_and_oversized_answers_conform(secret):
+    headers = {"Authorization": f"Bearer {secret}"}
+    cache.clear()  # the window's counter of a key id other tests used
+    with override_settings(AGENT_API_RATE_LIMIT=(1, 60)):
+        assert CHECKINS.Case(body={"events": [_event(1)]}, headers=headers).call().status_code == 200
+        before = row_counts(*STORED)
+        limited_case = CHECKINS.Case(body={"events": [_event(2)]}, headers=headers)
+        limited = limited_case.call()
+    huge_event = _event(3, activity=[{"app": "A" * 200, "title": "t" * 500, "seconds": 1}] * 1000)
+    huge_case = CHECKINS.Case(body={"events": [huge_event] * 3}, headers=headers)
+    huge = huge_case.call()
+    for case, response, status in ((limited_case, limited, 429), (huge_case, huge, 413)):
+        assert response.status_code == status
+        assert_problem(response, status)
+        case.validate_response(response, excluded_checks=[openapi_checks.positive_data_acceptance])
+    assert int(limited.headers["retry-after"][0]) > 0
+    assert count_deltas(before, row_counts(*STORED)) == {}
+
+
+# --- Any JSON at all, and bytes that are not JSON ---------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+FIELDS = ["event_id", "machine_id", "hostname", "domain", "username", "observed_at", "activity"]
+# Lone surrogates and NUL included: json.dumps writes them as \ud800 and \u0000 escapes.
+TEXT = st.text(st.characters(codec=None, categories=None), max_size=300)
+
+
+@fuzz_settings(60)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        JSON.map(lambda value: json.dumps(value).encode()),
+        st.fixed_dictionaries({"events": st.lists(JSON, min_size=1, max_size=5)}).map(
+            lambda value: json.dumps(value).encode()
+        ),
+        st.lists(
+            st.fixed_dictionaries({}, optional={name: TEXT | JSON for name in FIELDS}), min_size=1, max_size=5
+        ).map(lambda events: json.dumps({"events": events}).encode()),
+    )
+)
+def test_any_body(client, secret, body):
+    before = row_counts(*STORED)
+    response = post_raw(client, secret, body)
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert response["Content-Type"] == PROBLEM
+        assert count_deltas(before, row_counts(*STORED)) == {}
+    else:
+        results = response.json()["results"]
+        recorded = sum(r["result"] in ("accepted", "not_tracked") for r in results)
+        assert count_deltas(before, row_counts(*STORED)).get("CheckinEvent", 0) == recorded
