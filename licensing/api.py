@@ -284,7 +284,7 @@ class AgentKeyAuth(HttpBearer):
     def __call__(self, request):
         # The size limit is checked before anything reads the body.
         length = request.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if length and length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
             raise ApiProblem(413, "Content too large", f"A request carries at most {MAX_BODY_BYTES} bytes.")
         return super().__call__(request)
 
