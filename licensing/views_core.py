@@ -140,7 +140,8 @@ def user_action(request, user_id, action):
         try:
             if action == "alias":
                 if not alias_form.is_valid():
-                    raise ServiceError("An alias has 50 characters at most.")
+                    # Over 50 characters, or a NUL byte: say which.
+                    raise ServiceError(" ".join(alias_form.errors["alias"]))
                 services.tracked_user_set_alias(
                     account=request.account, user_id=user.pk, alias=alias_form.cleaned_data["alias"], actor=actor
                 )

@@ -307,3 +307,15 @@ def test_agent_api_content_length_in_other_digits_is_a_bad_request(client, paid_
     )
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "alias, says", [("a\x00b", "Null characters are not allowed"), ("x" * 51, "at most 50 characters")]
+)
+def test_refused_alias_says_why(admin_client, paid_account, alias, says):
+    user = TrackedUser.objects.create(
+        account=paid_account[0], identity_kind="domain", identity_scope="acme", identity_name="eva", username="eva"
+    )
+    response = admin_client.post(f"/users/{user.pk}/alias/", {"alias": alias})
+    assert response.status_code == 400
+    assert says in response.context["error"]
