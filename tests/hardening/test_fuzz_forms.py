@@ -16,8 +16,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from accounts.models import AuditEntry, Invitation, Membership, User
-from billing.models import Cart, Quote, ScheduledChange, Subscription
-from licensing.models import TrackedUser
+from billing.models import Cart, Order, Payment, Quote, ScheduledChange, Subscription
+from licensing.models import AgentKey, TrackedUser
 from support.models import SupportCase
 from tests.hardening.fuzz_helpers import count_deltas, fuzz_settings, row_counts
 
@@ -252,6 +252,48 @@ def test_support_case(paid_account, data):
         assert deltas["SupportCase"] == 1
     else:
         assert deltas == {}
+
+
+# --- Checkout and agent keys -------------------------------------------------------------------
+
+
+@fuzz_settings(30)
+@given(data=form_data(
+    cart=st.integers(1, 10**6).map(str),
+    idempotency_key=st.uuids().map(lambda u: u.hex),
+    expected_total_cents=st.integers(-1, 10**7).map(str),
+    payment_method=st.sampled_from(["card", "invoice"]),
+    card=st.sampled_from(["4242424242424242", "4000000000000002", ""]),
+))
+def test_checkout(paid_account, data):
+    """Mostly a cart that is not this account's or a total that does not match: refused, and no
+    order or payment is written."""
+    account, admin = paid_account
+    before = row_counts(Order, Payment, AuditEntry)
+    response = admin_client(admin).post("/cart/checkout/", data)
+    assert_no_server_error(response)
+    deltas = count_deltas(before, row_counts(Order, Payment, AuditEntry))
+    if response.status_code == 302:
+        assert Order.objects.filter(account=account).exists()
+    else:
+        assert response.status_code in (400, 404)
+        assert "Order" not in deltas and "Payment" not in deltas
+
+
+@fuzz_settings(30)
+@given(name=TEXT | WORDS)
+def test_agent_key_name(paid_account, name):
+    account, admin = paid_account
+    before = row_counts(AgentKey)
+    response = admin_client(admin).post("/agents/", {"name": name})
+    assert_no_server_error(response)
+    assert response.status_code == 200
+    deltas = count_deltas(before, row_counts(AgentKey))
+    if response.context["new_secret"]:
+        assert deltas == {"AgentKey": 1}
+        assert AgentKey.objects.filter(account=account).latest("created_at").name == name.strip()
+    else:
+        assert has_form_errors(response) and deltas == {}
 
 
 # --- Filters in the query string --------------------------------------------------------------
