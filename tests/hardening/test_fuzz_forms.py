@@ -16,9 +16,10 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from accounts.models import AuditEntry, Invitation, Membership, User
+from accounts.services import invitation_create
 from billing.models import Cart, Order, Payment, Quote, ScheduledChange, Subscription
 from licensing.models import AgentKey, TrackedUser
-from support.models import SupportCase
+from support.models import CaseReply, SupportCase
 from tests.hardening.fuzz_helpers import count_deltas, fuzz_settings, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -250,6 +251,50 @@ def test_support_case(paid_account, data):
         assert (case.subject, case.description) == (subject.strip(), description.strip())
         assert (case.severity, case.channel) == (severity, channel)
         assert deltas["SupportCase"] == 1
+    else:
+        assert deltas == {}
+
+
+# --- Accepting an invitation (anonymous), replying on a case -------------------------------------
+
+
+@fuzz_settings(30)
+@given(data=form_data(full_name=WORDS, password=PASSWORDS))
+def test_accept_invitation(paid_account, data):
+    account, admin = paid_account
+    _invitation, token = invitation_create(
+        account=account, email=f"new{Invitation.objects.count()}@example.com", role="viewer", invited_by=admin
+    )
+    before = row_counts(User, Membership)
+    response = Client().post(f"/invitations/{token}/", data)
+    assert_no_server_error(response)
+    deltas = count_deltas(before, row_counts(User, Membership))
+    if response.status_code == 302:
+        user = User.objects.latest("pk")
+        assert user.check_password(data["password"]) and user.full_name == data["full_name"].strip()
+        assert deltas == {"User": 1, "Membership": 1}
+    else:
+        assert has_form_errors(response) and deltas == {}
+
+
+@fuzz_settings(30)
+@given(body=TEXT | WORDS, action=st.sampled_from(["", "reply"]) | TEXT)
+def test_case_reply(paid_account, body, action):
+    account, admin = paid_account
+    case = SupportCase.objects.filter(account=account).first()
+    if case is None:
+        response = admin_client(admin).post(
+            "/support/", {"subject": "Help", "description": "It broke", "severity": "normal", "channel": "email"}
+        )
+        assert response.status_code == 302, "a paid account opens a case"
+        case = SupportCase.objects.get(account=account)
+    before = row_counts(CaseReply)
+    response = admin_client(admin).post(f"/support/cases/{case.pk}/", {"body": body, "action": action})
+    assert_no_server_error(response)
+    deltas = count_deltas(before, row_counts(CaseReply))
+    if response.status_code == 302 and "success" in message_levels(response):
+        assert CaseReply.objects.filter(case=case).latest("pk").body == body.strip()
+        assert deltas == {"CaseReply": 1}
     else:
         assert deltas == {}
 
