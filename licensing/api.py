@@ -204,7 +204,10 @@ class ApiProblemMiddleware:
             and not response.get("Content-Type", "").startswith(PROBLEM)
         ):
             status = response.status_code
-            phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+            try:
+                phrase = HTTPStatus(status).phrase
+            except ValueError:  # a status Python does not name
+                phrase = "Error"
             detail = {
                 404: "There is no API operation at this address.",
                 405: f"This address takes {response.get('Allow', 'other methods')} only.",
