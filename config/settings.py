@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Errors under /api/ answered outside ninja (404, 405, bad Host) as problem+json too.
+    "licensing.api.ApiProblemMiddleware",
     # Near the top: its process_exception runs last, after any other middleware had its say.
     "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

@@ -9,7 +9,8 @@ Every error is ``application/problem+json`` (RFC 9457).
 import json
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Annotated, Literal
 
 from django.conf import settings
@@ -23,21 +24,37 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, SkipValidation, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    SkipValidation,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from billing.selectors import subscription_for
 from licensing import services
 from licensing.compliance import compliance_view, licenses_of
-from licensing.models import AccountLicensing
+from licensing.identity import identity_of
+from licensing.models import AccountLicensing, TrackedUser
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB a request: the issue's limit
 MAX_EVENTS = 500
 FUTURE_TOLERANCE = timedelta(days=1)  # an agent's clock may be off, not by more than a day
 PROBLEM = "application/problem+json"
+IDENTITY_MAX_LENGTH = TrackedUser._meta.get_field("identity_name").max_length
 
 
 # --- Schemas ---------------------------------------------------------------------------------
+
+
+def _storable(value):
+    # PostgreSQL text cannot hold NUL: refused here, the event alone, on every database alike.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 class ActivityItemIn(BaseModel):
@@ -45,6 +62,8 @@ class ActivityItemIn(BaseModel):
     url: str = Field("", max_length=2000, description="kept whole only with Screen Details")
     title: str = Field("", max_length=500, description="window title; only with Screen Details")
     seconds: int = Field(ge=0, le=86400)
+
+    _no_nul = field_validator("app", "url", "title")(_storable)
 
 
 class CheckinEventIn(BaseModel):
@@ -62,9 +81,17 @@ class CheckinEventIn(BaseModel):
     observed_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset")
     activity: list[ActivityItemIn] = Field(default_factory=list, max_length=1000)
 
+    _no_nul = field_validator("event_id", "machine_id", "hostname", "domain", "username")(_storable)
+
     @field_validator("observed_at")
     @classmethod
     def not_in_the_future(cls, value: datetime) -> datetime:
+        # Kept in UTC: PostgreSQL refuses offsets past 15:59 (ISO 8601 allows 23:59), and
+        # 0001-01-01T00:00+18:00 has no UTC day at all, so it cannot be stored.
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range") from None
         if value > timezone.now() + FUTURE_TOLERANCE:
             raise ValueError("is more than a day in the future")
         return value
@@ -73,6 +100,16 @@ class CheckinEventIn(BaseModel):
     @classmethod
     def empty_domain_is_none(cls, value):
         return value or None
+
+    @model_validator(mode="after")
+    def identity_fits(self):
+        # NFKC can make one character 18 ("\ufdfa"): the folded identity must fit its column.
+        identity = identity_of(domain=self.domain, machine_id=self.machine_id, username=self.username)
+        if not identity.name:
+            raise ValueError("username is blank once normalised")
+        if max(len(identity.scope), len(identity.name)) > IDENTITY_MAX_LENGTH:
+            raise ValueError(f"the normalised identity is over {IDENTITY_MAX_LENGTH} characters")
+        return self
 
 
 class CheckinBatchIn(Schema):
@@ -111,6 +148,18 @@ class Problem(Schema):
     errors: list[dict] | None = None
 
 
+PROBLEM_RESPONSES = {
+    str(status): {"description": description, "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
+    for status, description in [
+        (400, "The body is not a valid check-in batch (`errors` lists why)."),
+        (401, "Missing, unknown or revoked agent key."),
+        (413, "The body is over 1 MiB."),
+        (429, "Over the key's rate limit; retry after `Retry-After` seconds."),
+        (500, "Nothing was recorded; retry later."),
+    ]
+}
+
+
 # --- Errors, RFC 9457 ----------------------------------------------------------------------
 
 
@@ -139,6 +188,35 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+
+
+class ApiProblemMiddleware:
+    """Every error under /api/ is problem+json, also those answered outside the operations:
+    Django's 404 for an unknown path, ninja's plain 405 for a method a path does not take, the
+    400 of a bad Host header, a 500 raised by a middleware. Agents parse one error format."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path_info.startswith("/api/")
+            and not response.get("Content-Type", "").startswith(PROBLEM)
+        ):
+            status = response.status_code
+            try:
+                phrase = HTTPStatus(status).phrase
+            except ValueError:  # a status Python does not name
+                phrase = "Error"
+            detail = {
+                404: "There is no API operation at this address.",
+                405: f"This address takes {response.get('Allow', 'other methods')} only.",
+            }.get(status, phrase + ".")
+            headers = {h: response[h] for h in ("Allow", "Retry-After", "WWW-Authenticate") if h in response}
+            return problem_response(status, phrase, detail, headers=headers)
+        return response
 
 
 @api.exception_handler(ApiProblem)
@@ -223,7 +301,7 @@ class AgentKeyAuth(HttpBearer):
     def __call__(self, request):
         # The size limit is checked before anything reads the body.
         length = request.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if length and length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
             raise ApiProblem(413, "Content too large", f"A request carries at most {MAX_BODY_BYTES} bytes.")
         return super().__call__(request)
 
@@ -261,7 +339,9 @@ def _reason(error: PydanticValidationError):
 @api.post(
     "/checkins",
     auth=AgentKeyAuth(),
-    response={200: CheckinBatchOut, 400: Problem, 401: Problem, 413: Problem, 429: Problem},
+    response={200: CheckinBatchOut},
+    # The errors are documented by hand: ninja would announce them as application/json.
+    openapi_extra={"responses": PROBLEM_RESPONSES},
     summary="Report check-ins",
     description=(
         "1 to 500 events, 1 MiB at most. Each event gets a result: accepted, duplicate (its "

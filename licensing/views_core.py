@@ -15,6 +15,15 @@ from licensing.models import AgentKey, TrackedUser, TrackedUserState
 USERS_PER_PAGE = 50
 
 
+def _positive_int(value, *, most=10**9):
+    """A number typed in a URL or a form, or None. str.isdigit() alone lets "²" through (int()
+    refuses it), and a 40-digit number overflows the database's integers."""
+    if value and value.isascii() and value.isdigit() and len(value) <= len(str(most)):
+        number = int(value)
+        return number if 0 < number <= most else None
+    return None
+
+
 # --- Agents -------------------------------------------------------------------------------------
 
 
@@ -60,8 +69,7 @@ def users(request):
     qs = selectors.tracked_users_for_page(account=request.account, state=state, query=query, order=order)
     # No COUNT(*) of the whole account (Django's Paginator would run one): one row more than
     # a page tells whether a next page exists, keeping the page cheap on 100,000 users.
-    page_number = request.GET.get("page", "1")
-    page_number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+    page_number = _positive_int(request.GET.get("page", "1")) or 1
     start = (page_number - 1) * USERS_PER_PAGE
     rows = list(qs[start:start + USERS_PER_PAGE + 1])
     has_next = len(rows) > USERS_PER_PAGE
@@ -132,7 +140,8 @@ def user_action(request, user_id, action):
         try:
             if action == "alias":
                 if not alias_form.is_valid():
-                    raise ServiceError("An alias has 50 characters at most.")
+                    # Over 50 characters, or a NUL byte: say which.
+                    raise ServiceError(" ".join(alias_form.errors["alias"]))
                 services.tracked_user_set_alias(
                     account=request.account, user_id=user.pk, alias=alias_form.cleaned_data["alias"], actor=actor
                 )
@@ -147,11 +156,11 @@ def user_action(request, user_id, action):
                 services.tracked_user_delete(account=request.account, user_id=user.pk, actor=actor)
                 messages.success(request, f"{user.display_name} and its activity data were deleted.")
             elif action == "merge":
-                destination_id = request.POST.get("destination", "")
-                if not destination_id.isdigit():
+                destination_id = _positive_int(request.POST.get("destination", ""))
+                if destination_id is None:
                     raise ServiceError("Choose the user to merge into.")
                 destination = services.tracked_user_merge(
-                    account=request.account, source_id=user.pk, destination_id=int(destination_id), actor=actor
+                    account=request.account, source_id=user.pk, destination_id=destination_id, actor=actor
                 )
                 messages.success(request, f"{user.display_name} was merged into {destination.display_name}.")
         except ServiceError as exc:
