@@ -1,11 +1,21 @@
 """Benchmark of the agent API: events/s for batches of 100, p50/p99 latency at a fixed rate of
 single-event check-ins, compared with a bare Django JSON view measured in the same run.
 
-    .venv/bin/python bench/checkins.py [--seconds 20] [--workers 4] [--clients 4] [--rate 50]
+    .venv/bin/python bench/checkins.py [--seconds 20] [--workers 6] [--clients 8] [--rate 40]
+                                       [--repeat 3]
 
 Starts gunicorn (production settings, PostgreSQL database ``bo_bench``, recreated) on
 127.0.0.1:8137 and prints the figures. Needs PostgreSQL at BENCH_PG (default
 postgres://postgres@127.0.0.1:5432).
+
+Method: one gunicorn (sync workers) serves both the bare view and the API. A warm-up of batches
+creates the 2,000 users (so the measured check-ins are the steady state of a fleet: known users
+on known machines), then ANALYZE. Each round then measures (1) batches of 100 events, closed
+loop, ``--clients`` threads; (2) a fixed rate (open loop) of ``--rate`` requests/s, the bare view
+and single-event check-ins taking turns, after 3 s of the same traffic unmeasured; (3) the same
+two requests one after the other from one client (no queueing: the server's own cost). The
+load average is printed with each round: the machine is shared, so compare figures of the same
+round only.
 """
 
 import argparse
@@ -170,6 +180,23 @@ def fixed_rate(requests, rate, seconds):
     return latencies
 
 
+def sequential(requests, count):
+    """One client, one request at a time, taking turns: the server's cost without queueing."""
+    latencies = {name: [] for name in requests}
+    for i in range(count * len(requests)):
+        name = list(requests)[i % len(requests)]
+        path, make_body, headers = requests[name]
+        latencies[name].append(post(path, make_body(), headers))
+    return latencies
+
+
+def loadavg():
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
@@ -180,7 +207,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--rate", type=float, default=50, help="requests/s of the latency runs")
+    parser.add_argument("--rate", type=float, default=40, help="requests/s of the latency runs")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds on the same server")
+    parser.add_argument("--sequential", type=int, default=300, help="requests of each kind, one at a time")
     parser.add_argument("--users", type=int, default=2000)
     args = parser.parse_args()
 
@@ -192,25 +221,31 @@ def main():
         throughput(secret, 5, args.clients, args.users, pool=100)
         # Fresh tables: give the planner statistics, as autovacuum does on a live database.
         run([PY, "manage.py", "dbshell", "--", "-c", "ANALYZE"])
-        eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 150))
-        print(f"batches of 100 events, {args.clients} clients, {args.workers} gunicorn workers, "
-              f"{os.cpu_count()} CPUs:")
-        print(f"  {eps:,.0f} events/s  ({len(batch_lat)} requests; latency p50 "
-              f"{pct(batch_lat, 50):.1f} ms, p99 {pct(batch_lat, 99):.1f} ms)")
-
-        runs = fixed_rate(
-            {
-                "bare": ("/bench/bare", lambda: b"{}", {"Content-Type": "application/json"}),
-                "single": ("/api/agent/v1/checkins", lambda: events(1, args.users), headers),
-            },
-            args.rate, args.seconds,
-        )
-        bare, single = runs["bare"], runs["single"]
-        print(f"fixed rate {args.rate:.0f} requests/s for {args.seconds:.0f} s, bare view and "
-              f"single-event check-ins taking turns:")
-        print(f"  bare Django JSON view : p50 {pct(bare, 50):.2f} ms, p99 {pct(bare, 99):.2f} ms")
-        print(f"  single-event check-in : p50 {pct(single, 50):.2f} ms, p99 {pct(single, 99):.2f} ms")
-        print(f"  single-event / bare (p50): {pct(single, 50) / pct(bare, 50):.2f}x")
+        requests = {
+            "bare": ("/bench/bare", lambda: b"{}", {"Content-Type": "application/json"}),
+            "single": ("/api/agent/v1/checkins", lambda: events(1, args.users), headers),
+        }
+        print(f"{args.workers} gunicorn sync workers, {os.cpu_count()} CPUs, load generator on the same machine")
+        for round_ in range(1, args.repeat + 1):
+            print(f"round {round_} (load average {loadavg()}):")
+            eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 150))
+            print(f"  batches of 100 events, {args.clients} clients: {eps:,.0f} events/s  ({len(batch_lat)} "
+                  f"requests; latency p50 {pct(batch_lat, 50):.1f} ms, p99 {pct(batch_lat, 99):.1f} ms)")
+            fixed_rate(requests, args.rate, 3)  # warm-up at the same rate, not measured
+            started = time.perf_counter()
+            runs = fixed_rate(requests, args.rate, args.seconds)
+            achieved = sum(len(v) for v in runs.values()) / (time.perf_counter() - started)
+            bare, single = runs["bare"], runs["single"]
+            print(f"  fixed rate {args.rate:.0f} requests/s for {args.seconds:.0f} s ({achieved:.1f} answered/s, "
+                  f"{len(bare)} + {len(single)} requests; load average {loadavg()}), taking turns:")
+            print(f"    bare Django JSON view : p50 {pct(bare, 50):.2f} ms, p99 {pct(bare, 99):.2f} ms")
+            print(f"    single-event check-in : p50 {pct(single, 50):.2f} ms, p99 {pct(single, 99):.2f} ms")
+            print(f"    single-event / bare   : p50 {pct(single, 50) / pct(bare, 50):.2f}x, "
+                  f"p99 {pct(single, 99) / pct(bare, 99):.2f}x")
+            seq = sequential(requests, args.sequential)
+            print(f"  one after the other, {args.sequential} each: bare p50 {pct(seq['bare'], 50):.2f} ms "
+                  f"(p99 {pct(seq['bare'], 99):.2f}), single-event p50 {pct(seq['single'], 50):.2f} ms "
+                  f"(p99 {pct(seq['single'], 99):.2f}): {pct(seq['single'], 50) / pct(seq['bare'], 50):.2f}x")
     finally:
         proc.terminate()
         proc.wait()
