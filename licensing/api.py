@@ -1,7 +1,8 @@
 """The agent API, version 1: ``POST /api/agent/v1/checkins`` (PRODUCT.md, "Interfaces").
 
-django-ninja publishes the OpenAPI document at /api/agent/v1/openapi.json (docs at
-/api/agent/v1/docs). The envelope is validated strictly by ninja; each event is then validated
+django-ninja publishes the OpenAPI document at /api/agent/v1/openapi.json. Its interactive docs
+page is off: it loads Swagger UI from a CDN with inline script, which our Content Security
+Policy (rightly) refuses; the document opens in any OpenAPI viewer. The envelope is validated strictly by ninja; each event is then validated
 on its own, so that a bad event is rejected alone and the good ones beside it are kept.
 Every error is ``application/problem+json`` (RFC 9457).
 """
@@ -186,7 +187,7 @@ api = NinjaAPI(
     description="What the desktop agents report: which user logged into which machine, and activity.",
     urls_namespace="agent_api_v1",
     openapi_url="/openapi.json",
-    docs_url="/docs",
+    docs_url=None,
 )
 
 

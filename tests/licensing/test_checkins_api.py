@@ -165,5 +165,7 @@ def test_openapi_document_is_served(client):
     assert "CheckinEventIn" in json.dumps(doc)
 
 
-def test_api_docs_page_is_served(client):
-    assert client.get("/api/agent/v1/docs").status_code == 200
+def test_no_docs_page_that_the_content_security_policy_would_break(client):
+    response = client.get("/api/agent/v1/docs")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
