@@ -55,7 +55,11 @@ def account_create(*, name, slug=None, admin_email, admin_password=None, actor=N
                 account = Account.objects.create(name=name, slug=slug or unique_slug(name))
         except IntegrityError:
             raise ServiceError(f"The slug {slug!r} is already in use.") from None
-        admin = User.objects.create_user(email=email, password=admin_password)
+        try:
+            with transaction.atomic():
+                admin = User.objects.create_user(email=email, password=admin_password)
+        except IntegrityError:  # the same email signed up twice at once: the other one won
+            raise ServiceError(f"{email} already has a login.") from None
         Membership.objects.create(account=account, user=admin, role=Role.ADMIN)
         actor = actor or Actor.for_user(admin)
         audit_record(
@@ -90,10 +94,14 @@ def invitation_create(*, account, email, role, invited_by):
         Invitation.objects.filter(
             account=account, email__iexact=email, accepted_at__isnull=True
         ).delete()
-        invitation = Invitation.objects.create(
-            account=account, email=email, role=role, token_hash=_token_hash(token),
-            invited_by=invited_by, expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
-        )
+        try:
+            with transaction.atomic():
+                invitation = Invitation.objects.create(
+                    account=account, email=email, role=role, token_hash=_token_hash(token),
+                    invited_by=invited_by, expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+                )
+        except IntegrityError:  # two Admins invited this email at the same moment
+            raise ServiceError(f"{email} has just been invited by another Admin.") from None
         audit_record(
             account=account, actor=Actor.for_user(invited_by), kind="member.invited",
             summary=f"{email} invited as {role}", after={"email": email, "role": role},

@@ -31,6 +31,12 @@ class AddOnAdmin(admin.ModelAdmin):
 class SubscriptionAddOnInline(admin.TabularInline):
     model = SubscriptionAddOn
     extra = 0
+    can_delete = False
+    readonly_fields = ["addon", "unit_price_cents", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Subscription)
@@ -39,7 +45,20 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["state", "plan"]
     list_select_related = ["account", "plan"]
     search_fields = ["account__name", "account__slug"]
+    show_full_result_count = False
     inlines = [SubscriptionAddOnInline]
+
+    # Read-only: a subscription changes through the cart, the lifecycle jobs and the staff
+    # actions, whose services check the catalogue's rules, write the audit row and send
+    # subscription_changed (compliance and support follow it). An edit here would do none of that.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- Orders, payments and invoices (billing-checkout): read-only records; invoices change only

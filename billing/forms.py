@@ -4,6 +4,7 @@ from django import forms
 
 from billing.cart import PaymentMethod
 from billing.models import AddOn, Plan
+from billing.templatetags.money import whole_cents
 
 KEEP_PLAN = ""
 
@@ -17,7 +18,7 @@ class CartForm(forms.Form):
     def __init__(self, *args, subscription, plans, addons, new_term, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [] if new_term else [(KEEP_PLAN, f"Keep {subscription.plan.name}")]
-        choices += [(p.code, f"{p.name} (${p.price_per_user_month_cents / 100:.0f}/user/month)")
+        choices += [(p.code, f"{p.name} ({whole_cents(p.price_per_user_month_cents)}/user/month)")
                     for p in plans if p.is_paid and p.pk != (None if new_term else subscription.plan_id)]
         self.fields["plan"].choices = choices
         # Every add-on is a valid value here so that the service can say why the staff-only

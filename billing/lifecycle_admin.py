@@ -86,15 +86,17 @@ class QuoteAdmin(admin.ModelAdmin):
             plan=form.cleaned_data.get("plan"), licenses=form.cleaned_data.get("licenses"),
         )
 
-    @admin.action(description="Mark accepted (the customer agreed)")
+    # Changing a quote is Sales' work ("billing.change_quote"): the Read-only, Billing and
+    # Support roles may see the queue but not act on it.
+    @admin.action(description="Mark accepted (the customer agreed)", permissions=["change"])
     def mark_accepted(self, request, queryset):
         _each(self, request, queryset, quotes.quote_accept, "accepted")
 
-    @admin.action(description="Mark declined")
+    @admin.action(description="Mark declined", permissions=["change"])
     def mark_declined(self, request, queryset):
         _each(self, request, queryset, quotes.quote_decline, "declined")
 
-    @admin.action(description="Turn the accepted quote into an order")
+    @admin.action(description="Turn the accepted quote into an order", permissions=["change"])
     def fulfil(self, request, queryset):
         _each(self, request, queryset, quotes.quote_fulfil, "fulfilled")
 

@@ -578,6 +578,13 @@ def tracked_user_delete(*, account, user_id, actor):
         user = _locked_user(account=account, user_id=user_id)
         if user.state in (TrackedUserState.DELETED, TrackedUserState.MERGED):
             raise ServiceError("That user is already deleted or merged into another.")
+        if user.state == TrackedUserState.DO_NOT_TRACK:
+            # Deleting would free the identity: its agent's next check-in would make a new,
+            # tracked and counted user, and the Do Not Track entry would be silently gone.
+            raise ServiceError(
+                "This user is on the Do Not Track list and uses no license. Take it off the list "
+                "first if you mean to delete it; deleted users whose agents still report come back."
+            )
         before = _user_snapshot(user)
         family = [user.pk, *TrackedUser.objects.filter(account=account, merged_into=user).values_list("pk", flat=True)]
         ActivityDay.objects.filter(account=account, tracked_user_id__in=family).delete()

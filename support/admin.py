@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
@@ -166,9 +167,14 @@ class SupportQuoteAdmin(admin.ModelAdmin):
         if not request.user.has_perm("support.add_accountsupportplan"):
             self.message_user(request, "You may not activate support plans.", messages.ERROR)
             return
+        from billing.quotes import quote_fulfil
+
         for quote in queryset.select_related("account"):
             try:
-                row = services.support_plan_activate_from_quote(quote=quote, actor=_actor(request))
+                with transaction.atomic():
+                    row = services.support_plan_activate_from_quote(quote=quote, actor=_actor(request))
+                    if quote.state == "accepted":
+                        quote_fulfil(quote=quote, actor=_actor(request))  # closes the quote
             except ServiceError as error:
                 self.message_user(request, f"Quote {quote.pk}: {error}", messages.ERROR)
             else:

@@ -51,6 +51,11 @@ def test_banner_shows_days_left_and_the_ways_out_to_everyone(make_agent, client)
     page = client.get("/").content.decode()
     assert 'id="compliance-banner"' in page
     assert "14 days left" in page
+    # The ways out are named to everyone; only Admins get links (a Viewer would get 403).
+    assert "buy licenses" in page and "reclaim users" in page
+    assert 'href="/cart/">buy licenses' not in page
+    client.force_login(admins[0])
+    page = client.get("/").content.decode()
     assert 'href="/cart/"' in page and 'href="/users/"' in page
 
 

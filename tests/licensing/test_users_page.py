@@ -162,3 +162,16 @@ def test_filter_by_state(admin_client, two_users):
 @pytest.mark.parametrize("url", ["/users/", "/agents/"])
 def test_viewer_gets_403(viewer_client, url):
     assert viewer_client.get(url).status_code == 403
+
+
+def test_a_do_not_track_user_cannot_be_deleted_back_into_the_count(admin_client):
+    from licensing.models import TrackedUser
+
+    user = TrackedUser.objects.create(
+        account=admin_client.account, identity_kind="machine", identity_scope="pc", identity_name="eva",
+        username="eva", state="do_not_track",
+    )
+    response = admin_client.post(f"/users/{user.pk}/delete/", {"confirm": "yes"}, follow=True)
+    user.refresh_from_db()
+    assert user.state == "do_not_track"
+    assert "Do Not Track list" in response.content.decode()

@@ -152,3 +152,27 @@ def test_nobody_edits_or_deletes_the_audit_log(client):
     assert entry.summary != "rewritten"
     with pytest.raises(PermissionError):
         AuditEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_only_sales_act_on_the_quote_queue(client):
+    account, admin = make_account(plan="professional", licenses=10)
+    seller = staff("Sales")
+    quote = quote_request(account=account, topic="plan", message="", actor=Actor.for_user(admin))
+    for role in ["Read-only", "Billing", "Support"]:
+        client.force_login(staff(role))
+        client.post("/admin/billing/quote/", {"action": "mark_declined", "_selected_action": [quote.pk]})
+        quote.refresh_from_db()
+        assert quote.state == "requested", role
+    client.force_login(seller)
+    client.post("/admin/billing/quote/", {"action": "mark_declined", "_selected_action": [quote.pk]})
+    quote.refresh_from_db()
+    assert quote.state == "declined"
+
+
+def test_subscriptions_are_not_edited_in_the_admin(client):
+    account, _ = make_account(plan="professional", licenses=10)
+    client.force_login(StaffFactory(is_superuser=True))
+    sub = account.subscription
+    client.post(f"/admin/billing/subscription/{sub.pk}/change/", {"licenses": 30, "plan": sub.plan_id})
+    sub.refresh_from_db()
+    assert sub.licenses == 10
