@@ -159,6 +159,12 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             grace_started = True
         elif target.state == ComplianceState.BLOCKED and row.over_since is None:
             row.over_since = now
+        if target.state == ComplianceState.BLOCKED and target.blocked_reason != GRACE_EXPIRED:
+            # Blocked for Free's or storage's limit: no grace period runs any more (a trial's old
+            # one ended with the trial), so a later paid plan still over its licenses gets a
+            # fresh 14 days instead of the remains of the old one.
+            row.grace_period_ends_at = None
+            row.grace_notice_sent_at = row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
         row.state = target.state
         row.blocked_reason = target.blocked_reason
         row.save(update_fields=fields + ["updated_at"])

@@ -192,3 +192,27 @@ def test_blocked_account_still_reaches_users_and_agents(make_agent, client):
         response = client.get(url)
         assert response.status_code == 200
         assert "Data access is blocked" in response.content.decode()
+
+
+def test_a_trial_over_its_licenses_that_went_free_then_bought_a_plan_gets_a_fresh_grace_period(
+    make_agent, django_capture_on_commit_callbacks
+):
+    from billing.lifecycle import trials_expire
+    from billing.models import Plan
+
+    account, admin = make_account()  # a trial: 25 licenses
+    agent = make_agent(account)
+    agent.checkin(*[event(f"user{n}", domain="ACME") for n in range(30)])
+    assert state_of(account).state == "grace"
+    with time_machine.travel(timezone.now() + timedelta(days=15)):
+        trials_expire(actor=Actor.system("t"))
+        row = state_of(account)
+        assert (row.state, row.blocked_reason, row.grace_period_ends_at) == ("blocked", "free_over_limit", None)
+        # The Admin buys Professional with 10 licenses for the 30 users: a fresh 14-day grace.
+        Subscription.objects.filter(account=account).update(
+            plan=Plan.objects.get(code="professional"), licenses=10, state="active"
+        )
+        subscription_changed.send(sender=Subscription, account=account, actor=Actor.system("t"))
+        row = state_of(account)
+        assert row.state == "grace"
+        assert row.grace_period_ends_at > timezone.now() + timedelta(days=13)
