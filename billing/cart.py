@@ -100,7 +100,7 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
     today = today or timezone.localdate()
     current = subscription.plan
     if current_addons is None:
-        current_addons = [row.addon for row in subscription.addons.select_related("addon")]
+        current_addons = selectors.subscription_addons(subscription=subscription)
     if screen_details_addon is None and screen_details:
         screen_details_addon = AddOn.objects.get(code=SCREEN_DETAILS)
     discount = Decimal(discount_percent)
@@ -190,7 +190,7 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
                 lines.append(pricing.PriceLine(
                     description=f"{addon.name} for the {added} additional licenses",
                     quantity=added,
-                    unit_price_cents=pricing.yearly_unit_cents(addon.price_per_user_month_cents),
+                    unit_price_cents=pricing.addon_yearly_unit_cents(addon),
                     days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
                 ))
     for addon in new_addons:

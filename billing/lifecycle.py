@@ -42,7 +42,7 @@ from billing.models import (
     SubscriptionAddOn,
     SubscriptionState,
 )
-from billing.pricing import line_amount_cents, yearly_unit_cents
+from billing.pricing import addon_yearly_unit_cents, line_amount_cents, yearly_unit_cents
 from billing.services import TERM, subscription_snapshot
 
 FREE_PLAN_CODE = "free"
@@ -110,10 +110,9 @@ def discount_percent_for(*, account):
 
 
 def addon_yearly_price_cents(row):
-    """A subscription add-on's price per user per year: its quote's, else the list price."""
-    if row.unit_price_cents is not None:
-        return row.unit_price_cents
-    return yearly_unit_cents(row.addon.price_per_user_month_cents)
+    """A subscription add-on row's price per user per year: its quote's, else the list price."""
+    row.addon.quoted_unit_cents = row.unit_price_cents
+    return addon_yearly_unit_cents(row.addon)
 
 
 def invoice_issue(*, order, actor):

@@ -77,6 +77,16 @@ class PriceLine:
         return self.days != self.term_days
 
 
+def addon_yearly_unit_cents(addon):
+    """An add-on's price per user per year on a subscription: the quoted price it was sold at
+    (``quoted_unit_cents``, set by ``billing.selectors.subscription_addons``), else its list
+    price. ActivConnect and Data History have no list price: without a quote they cost 0."""
+    quoted = getattr(addon, "quoted_unit_cents", None)
+    if quoted is not None:
+        return quoted
+    return yearly_unit_cents(addon.price_per_user_month_cents or 0)
+
+
 def yearly_price_cents(*, plan, licenses, addons, discount_percent):
     """The new yearly price: every license on the plan plus each per-user add-on, discounted,
     each line rounded once (as the renewal will bill it)."""
@@ -86,7 +96,7 @@ def yearly_price_cents(*, plan, licenses, addons, discount_percent):
     )
     for addon in addons:
         total += line_amount_cents(
-            quantity=licenses, unit_price_cents=yearly_unit_cents(addon.price_per_user_month_cents),
+            quantity=licenses, unit_price_cents=addon_yearly_unit_cents(addon),
             days=1, term_days=1, discount_percent=discount_percent,
         )
     return total

@@ -29,3 +29,14 @@ def invoices_for(*, account):
 
 def orders_for(*, account):
     return Order.objects.filter(account=account).order_by("-created_at", "-pk")
+
+
+def subscription_addons(*, subscription):
+    """The subscription's add-ons (AddOn rows), each with ``quoted_unit_cents``: the price per
+    user per year it was sold at on a quote, or None for list-priced ones (the cart's and the
+    renewal's prices both read it through ``billing.pricing.addon_yearly_unit_cents``)."""
+    addons = []
+    for row in subscription.addons.select_related("addon"):
+        row.addon.quoted_unit_cents = row.unit_price_cents
+        addons.append(row.addon)
+    return addons

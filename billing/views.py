@@ -14,7 +14,7 @@ from billing.models import BillingProfile, Cart, Invoice, Order, OrderState
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     account = request.account
     subscription = selectors.subscription_for(account=account)
-    current_addons = [row.addon for row in subscription.addons.select_related("addon")]
+    current_addons = selectors.subscription_addons(subscription=subscription)
     new_term = carts.starts_new_term(subscription)
     plans, addons = load_catalogue()
     cart = selectors.open_cart(account=account)

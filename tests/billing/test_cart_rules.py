@@ -87,3 +87,24 @@ def test_the_cart_page_links_the_staff_only_add_ons_to_the_quote_form(admin_clie
     assert "ActivConnect API: sold by our staff" in page
     assert 'href="/billing/quotes/new/"' in page
     assert 'value="screen_details"' in page and 'value="activconnect"' not in page
+
+
+@pytest.mark.django_db
+def test_added_licenses_pay_a_quoted_addon_at_its_quoted_price():
+    """ActivConnect sold on a quote at $60 per user per year grows with added licenses at that
+    price, and the new yearly price counts it (as the renewal will bill it)."""
+    from billing.cart import cart_quote
+    from billing.quotes import addon_grant_by_staff
+    from tests.factories import StaffFactory
+
+    account, _ = make_account(plan="professional", licenses=10)
+    addon_grant_by_staff(account=account, addon_code="activconnect", price_cents=6000,
+                         actor=Actor.for_user(StaffFactory()), reason="deal")
+    subscription = account.subscription
+    subscription.refresh_from_db()
+    quote = cart_quote(subscription=subscription, plan=None, licenses=20, screen_details=False,
+                       discount_percent=0, today=subscription.term_start)
+    addon_line = next(line for line in quote.lines if line.addon_code == "activconnect")
+    assert addon_line.unit_price_cents == 6000
+    assert addon_line.quantity == 10
+    assert quote.yearly_price_cents == 20 * 19 * 12 * 100 + 20 * 6000
