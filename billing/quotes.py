@@ -189,6 +189,7 @@ def quote_fulfil(*, quote, actor, today=None):
                 raise ServiceError(
                     f"{quote.get_topic_display()} needs a paid plan: the account has none yet."
                 )
+            order = _support_quote_order(quote=quote, actor=actor, today=today)
             quote_accepted.send(sender=Quote, account=quote.account, quote=quote, actor=actor)
         quote.state = QuoteState.FULFILLED
         quote.handled_by = actor.user
@@ -286,6 +287,40 @@ def _quote_order_fulfil(*, quote, actor, today):
     )
     lifecycle.invoice_issue(order=order, actor=actor)
     lifecycle.notify_subscription_changed(subscription, actor)
+    return order
+
+
+def _support_quote_order(*, quote, actor, today):
+    """Premier or Signature is sold for 12 months at the quoted price: an order of one line and
+    its invoice (open, net 30), beside the activation the quote_accepted hook makes."""
+    if quote.quoted_price_cents is None:
+        raise ServiceError("This quote has no price yet: set its terms before fulfilling it.")
+    discount = (
+        quote.quoted_discount_percent if quote.quoted_discount_percent is not None
+        else lifecycle.discount_percent_for(account=quote.account)
+    )
+    days = pricing.term_days(term_start=today, term_end=today + TERM)
+    line = OrderLine(
+        description=f"{quote.get_topic_display()}, 12 months from {today:%d %b %Y} (quote {quote.pk})",
+        quantity=1, unit_price_cents=quote.quoted_price_cents, days=days, term_days=days,
+        discount_percent=discount,
+        amount_cents=pricing.line_amount_cents(
+            quantity=1, unit_price_cents=quote.quoted_price_cents, days=days, term_days=days,
+            discount_percent=discount,
+        ),
+    )
+    order = Order.objects.create(
+        account=quote.account, kind=OrderKind.QUOTE, state=OrderState.INVOICED, quote=quote,
+        total_cents=line.amount_cents, created_by=actor.user,
+    )
+    line.order = order
+    line.save()
+    audit_record(
+        account=quote.account, actor=actor, kind="order.created",
+        summary=f"Order {order.pk} from quote {quote.pk}: {order.total_cents} cents",
+        after={"order": order.pk, "quote": quote.pk, "total_cents": order.total_cents},
+    )
+    lifecycle.invoice_issue(order=order, actor=actor)
     return order
 
 

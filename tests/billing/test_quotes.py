@@ -179,11 +179,13 @@ def test_a_support_quote_sends_quote_accepted_for_the_support_app(staff):
 
     quote_accepted.connect(listener)
     try:
-        assert quote_fulfil(quote=quote, actor=staff) is None
+        order = quote_fulfil(quote=quote, actor=staff)
     finally:
         quote_accepted.disconnect(listener)
     assert heard == [(account.pk, "signature")]
-    assert not Order.objects.exists()
+    # Signature is billed for its 12 months at the quoted price: one order, one open invoice.
+    assert Order.objects.get() == order and order.total_cents == 1_000_000
+    assert order.invoices.get().state == "open"
     # The support app answers the hook: the account now has Signature support from this quote.
     from support.models import AccountSupportPlan
 

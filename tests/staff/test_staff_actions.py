@@ -98,6 +98,10 @@ def test_sales_sets_a_discount_grants_an_addon_and_activates_support(client):
     assert AccountSupportPlan.objects.filter(account=account, plan__code="premier", state="active").exists()
     quote.refresh_from_db()
     assert quote.state == "fulfilled"
+    # Premier is billed too: an order at the quoted price (less the 20% discount) and its invoice.
+    support_order = Order.objects.get(quote=quote)
+    assert support_order.total_cents == 400000
+    assert Invoice.objects.get(order=support_order).state == InvoiceState.OPEN
 
 
 def test_billing_marks_invoice_eligible_and_ends_a_trial(client):

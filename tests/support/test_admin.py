@@ -25,7 +25,7 @@ def test_support_admin_pages_open(staff_client, premier_account, model):
 
 def test_staff_activate_a_quote_from_the_admin_action(staff_client, paid_account):
     account, _ = paid_account
-    quote = Quote.objects.create(account=account, topic="signature", state="accepted")
+    quote = Quote.objects.create(account=account, topic="signature", state="accepted", quoted_price_cents=1_000_000)
     requested = Quote.objects.create(account=account, topic="premier", state="requested")
     response = staff_client.post("/admin/support/supportquote/", {
         "action": "activate", "_selected_action": [quote.pk, requested.pk],
