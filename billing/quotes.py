@@ -207,10 +207,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         .get(account=quote.account)
     )
     before = subscription_snapshot(subscription)
-    discount = (
-        quote.quoted_discount_percent if quote.quoted_discount_percent is not None
-        else lifecycle.discount_percent_for(account=quote.account)
-    )
+    discount = _quote_discount(quote)
     lines = []
 
     def line(description, quantity, unit, days, term_days, **codes):
@@ -266,18 +263,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         SubscriptionAddOn.objects.create(
             subscription=subscription, addon=addon, unit_price_cents=quote.quoted_price_cents
         )
-    order = Order.objects.create(
-        account=quote.account, kind=OrderKind.QUOTE, state=OrderState.INVOICED, quote=quote,
-        total_cents=sum(x.amount_cents for x in lines), created_by=actor.user,
-    )
-    for x in lines:
-        x.order = order
-    OrderLine.objects.bulk_create(lines)
-    audit_record(
-        account=quote.account, actor=actor, kind="order.created",
-        summary=f"Order {order.pk} from quote {quote.pk}: {order.total_cents} cents",
-        after={"order": order.pk, "quote": quote.pk, "total_cents": order.total_cents},
-    )
+    order = _order_from_quote(quote=quote, lines=lines, actor=actor)
     subscription.refresh_from_db()
     audit_record(
         account=quote.account, actor=actor, kind="subscription.changed_by_quote",
@@ -290,15 +276,36 @@ def _quote_order_fulfil(*, quote, actor, today):
     return order
 
 
+def _quote_discount(quote):
+    """The discount a quote's lines record: the quote's own, else the account's."""
+    if quote.quoted_discount_percent is not None:
+        return quote.quoted_discount_percent
+    return lifecycle.discount_percent_for(account=quote.account)
+
+
+def _order_from_quote(*, quote, lines, actor):
+    """The order of a quote (one per quote, by the database) with its snapshotted lines."""
+    order = Order.objects.create(
+        account=quote.account, kind=OrderKind.QUOTE, state=OrderState.INVOICED, quote=quote,
+        total_cents=sum(x.amount_cents for x in lines), created_by=actor.user,
+    )
+    for x in lines:
+        x.order = order
+    OrderLine.objects.bulk_create(lines)
+    audit_record(
+        account=quote.account, actor=actor, kind="order.created",
+        summary=f"Order {order.pk} from quote {quote.pk}: {order.total_cents} cents",
+        after={"order": order.pk, "quote": quote.pk, "total_cents": order.total_cents},
+    )
+    return order
+
+
 def _support_quote_order(*, quote, actor, today):
     """Premier or Signature is sold for 12 months at the quoted price: an order of one line and
     its invoice (open, net 30), beside the activation the quote_accepted hook makes."""
     if quote.quoted_price_cents is None:
         raise ServiceError("This quote has no price yet: set its terms before fulfilling it.")
-    discount = (
-        quote.quoted_discount_percent if quote.quoted_discount_percent is not None
-        else lifecycle.discount_percent_for(account=quote.account)
-    )
+    discount = _quote_discount(quote)
     days = pricing.term_days(term_start=today, term_end=today + TERM)
     line = OrderLine(
         description=f"{quote.get_topic_display()}, 12 months from {today:%d %b %Y} (quote {quote.pk})",
@@ -309,17 +316,7 @@ def _support_quote_order(*, quote, actor, today):
             discount_percent=discount,
         ),
     )
-    order = Order.objects.create(
-        account=quote.account, kind=OrderKind.QUOTE, state=OrderState.INVOICED, quote=quote,
-        total_cents=line.amount_cents, created_by=actor.user,
-    )
-    line.order = order
-    line.save()
-    audit_record(
-        account=quote.account, actor=actor, kind="order.created",
-        summary=f"Order {order.pk} from quote {quote.pk}: {order.total_cents} cents",
-        after={"order": order.pk, "quote": quote.pk, "total_cents": order.total_cents},
-    )
+    order = _order_from_quote(quote=quote, lines=[line], actor=actor)
     lifecycle.invoice_issue(order=order, actor=actor)
     return order
 
