@@ -14,34 +14,42 @@ from support.selectors import support_included, support_plan_annotations
 EARNING_STATES = [SubscriptionState.ACTIVE, SubscriptionState.PAST_DUE, SubscriptionState.CANCELLED]
 
 
+def addon_yearly_cents_per_user(**subscription_filter):
+    """A subquery: the per-user yearly price of a subscription's add-ons, each at the price it
+    was sold at (a quote's), else its list price x 12, as ``billing.pricing`` prices them."""
+    return Coalesce(
+        Subquery(
+            SubscriptionAddOn.objects.filter(**subscription_filter)
+            .values("subscription")
+            .annotate(total=Sum(Coalesce(
+                "unit_price_cents", F("addon__price_per_user_month_cents") * 12, Value(0)
+            )))
+            .values("total"),
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
 def accounts_with_metrics(queryset=None):
     """Accounts annotated with what the staff changelist and dashboard show, in one query:
     no count over tracked users (``used`` is licensing's maintained counter)."""
     queryset = queryset if queryset is not None else Account.objects.all()
-    addon_cents = (
-        SubscriptionAddOn.objects.filter(subscription__account=OuterRef("pk"))
-        .values("subscription")
-        .annotate(total=Sum("addon__price_per_user_month_cents"))
-        .values("total")
-    )
     return queryset.select_related("subscription__plan", "licensing", "billing_profile").annotate(
-        addon_cents_per_user_month=Coalesce(
-            Subquery(addon_cents, output_field=IntegerField()), Value(0)
-        ),
+        addon_cents_per_user_year=addon_yearly_cents_per_user(subscription__account=OuterRef("pk")),
         used_count=Coalesce(F("licensing__used"), Value(0)),
         **support_plan_annotations(),
     )
 
 
 def annual_recurring_revenue_cents(account):
-    """The yearly price the account pays now: licenses x 12 x (plan + per-user add-ons' list
-    prices), less its discount; 0 for Free, trials and ended subscriptions. Add-ons sold by
-    quote have no list price and are not counted."""
+    """The yearly price the account pays now: licenses x (plan x 12 + its per-user add-ons'
+    yearly prices), less its discount; 0 for Free, trials and ended subscriptions."""
     subscription = getattr(account, "subscription", None)
     if subscription is None or not subscription.plan.is_paid or subscription.state not in EARNING_STATES:
         return 0
-    per_user = subscription.plan.price_per_user_month_cents + getattr(account, "addon_cents_per_user_month", 0)
-    gross = Decimal(subscription.licenses) * 12 * per_user
+    per_user = subscription.plan.price_per_user_month_cents * 12 + getattr(account, "addon_cents_per_user_year", 0)
+    gross = Decimal(subscription.licenses) * per_user
     profile = getattr(account, "billing_profile", None)
     discount = profile.discount_percent if profile else Decimal(0)
     return int((gross * (100 - discount) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -63,15 +71,9 @@ def arr_by_plan_cents():
 
     from billing.models import Subscription
 
-    addon_cents = (
-        SubscriptionAddOn.objects.filter(subscription=OuterRef("pk"))
-        .values("subscription")
-        .annotate(total=Sum("addon__price_per_user_month_cents"))
-        .values("total")
-    )
     yearly = ExpressionWrapper(
-        F("licenses") * 12
-        * (F("plan__price_per_user_month_cents") + Coalesce(Subquery(addon_cents, output_field=IntegerField()), Value(0)))
+        F("licenses")
+        * (F("plan__price_per_user_month_cents") * 12 + addon_yearly_cents_per_user(subscription=OuterRef("pk")))
         * (Value(100) - Coalesce(F("account__billing_profile__discount_percent"), Value(Decimal(0))))
         / Value(100),
         output_field=DecimalField(max_digits=20, decimal_places=4),

@@ -114,3 +114,16 @@ def test_big_changelists_keep_their_query_count(client, url):
         return len(ctx.captured_queries)
 
     assert grow(3) == grow(20)
+
+
+def test_arr_counts_an_addon_sold_on_a_quote_at_its_quoted_price(client):
+    from billing.quotes import addon_grant_by_staff
+    from staff.selectors import arr_by_plan_cents
+
+    account, _ = make_account(plan="professional", licenses=10, name="Quoted Corp")
+    addon_grant_by_staff(account=account, addon_code="activconnect", price_cents=6000,
+                         actor=Actor.for_user(StaffFactory()), reason="deal")
+    client.force_login(staff_in("Read-only"))
+    html = client.get("/admin/staff/staffaccount/?q=Quoted").content.decode()
+    assert "$2,880.00" in html  # 10 x $19 x 12 + 10 x $60
+    assert arr_by_plan_cents() == {"Professional": 288000}
