@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.selectors import admin_emails as account_admin_emails
+from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.hooks import subscription_changed
 from billing.invoices import invoice_issue_for_order
@@ -78,13 +79,15 @@ def email_after_commit(*, recipients, subject, template, context):
     transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
 
 
-def _notice_send_once(*, subscription, kind, about, subject, template, context, invoice=None):
+def _notice_send_once(*, subscription, kind, about, subject, template, context, invoice=None,
+                      recipients=None):
     """Records the notice and sends its email after the commit; False when it was sent before.
 
     The unique constraints of BillingNotice decide: a second run, or a second worker racing the
     first, hits the IntegrityError and sends nothing.
     """
-    recipients = admin_emails(account=subscription.account)
+    if recipients is None:  # the jobs read every account's Admins at once and pass them in
+        recipients = admin_emails(account=subscription.account)
     try:
         with transaction.atomic():
             BillingNotice.objects.create(
@@ -230,6 +233,7 @@ def notices_send(*, now=None):
     )
     trials = list(trials)
     sent_before = _notices_sent(trials)
+    emails = admin_emails_by_account(account_ids=[t.account_id for t in trials])
     for subscription in trials:
         ends_on = timezone.localdate(subscription.trial_ends_at)
         days_left = (ends_on - today).days
@@ -248,6 +252,7 @@ def notices_send(*, now=None):
                 template="billing/emails/trial_ending.txt",
                 context={"subscription": subscription, "ends_on": format_day(ends_on),
                          "days_left": days_left},
+                recipients=emails.get(subscription.account_id, []),
             )
     renewing = list(
         Subscription.objects.select_related("account", "plan", "scheduled_change__plan")
@@ -258,6 +263,7 @@ def notices_send(*, now=None):
         )
     )
     sent_before = _notices_sent(renewing)
+    emails = admin_emails_by_account(account_ids=[r.account_id for r in renewing])
     for subscription in renewing:
         if (subscription.pk, NoticeKind.RENEWAL_COMING, subscription.term_end) in sent_before:
             continue
@@ -279,6 +285,7 @@ def notices_send(*, now=None):
                     "can_still_cancel": today <= cancellation_last_day(subscription=subscription),
                     "addons": list(subscription.addons.all()),
                 },
+                recipients=emails.get(subscription.account_id, []),
             )
     return sent
 
@@ -474,8 +481,11 @@ def invoices_mark_past_due(*, actor, now=None):
             .filter(state=InvoiceState.PAST_DUE)
             .exclude(notices__kind=NoticeKind.PAYMENT_OVERDUE)
         )
+        unnoticed = list(unnoticed)
+        emails = admin_emails_by_account(account_ids={invoice.account_id for invoice in unnoticed})
         for invoice in unnoticed:
             _notice_send_once(
+                recipients=emails.get(invoice.account_id, []),
                 subscription=invoice.account.subscription, kind=NoticeKind.PAYMENT_OVERDUE,
                 about=timezone.localdate(invoice.due_at), invoice=invoice,
                 subject=f"Payment overdue: invoice {invoice.display_number}",
