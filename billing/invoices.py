@@ -24,6 +24,7 @@ from billing.models import (
     OrderState,
     Subscription,
 )
+from billing.subscriptions import subscription_refresh_payment_state
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
@@ -141,10 +142,6 @@ def invoice_mark_paid(*, invoice, actor, paid_at=None, reason=""):
 
 
 def _refresh_payment_state(*, account, actor):
-    # lifecycle.py imports this module, so the import is local. The rule (past due while an
-    # invoice is past due; active, or cancelled at term end, once none is) lives there.
-    from billing.lifecycle import subscription_refresh_payment_state
-
     subscription = Subscription.objects.filter(account=account).first()
     if subscription is not None:
         subscription_refresh_payment_state(subscription=subscription, actor=actor)

@@ -44,7 +44,12 @@ from billing.models import (
     SubscriptionState,
 )
 from billing.pricing import addon_yearly_unit_cents, line_amount_cents, yearly_unit_cents
+from billing.selectors import has_past_due_invoice
 from billing.services import TERM, subscription_snapshot
+from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
+    notify_subscription_changed,
+    subscription_refresh_payment_state,
+)
 
 FREE_PLAN_CODE = "free"
 # PRODUCT.md, "Billing and the cart": a cancellation must arrive 30 days before the anniversary.
@@ -100,12 +105,6 @@ def _notice_send_once(*, subscription, kind, about, subject, template, context, 
     return True
 
 
-def notify_subscription_changed(subscription, actor):
-    # Re-read so that receivers (licensing, support) see the subscription as it now is.
-    account = Subscription.objects.select_related("account").get(pk=subscription.pk).account
-    subscription_changed.send(sender=Subscription, account=account, actor=actor)
-
-
 def discount_percent_for(*, account):
     """The account's discount (e.g. nonprofit), 0 when staff set none."""
     profile = BillingProfile.objects.filter(account=account).first()
@@ -123,10 +122,6 @@ def invoice_issue(*, order, actor):
     service (gapless per series). A renewal order's invoice carries (subscription, term start):
     one per term, by the database."""
     return invoice_issue_for_order(order=order, actor=actor, paid=False, due_days=INVOICE_DUE_DAYS)
-
-
-def has_past_due_invoice(*, account):
-    return Invoice.objects.filter(account=account, state=InvoiceState.PAST_DUE).exists()
 
 
 def move_to_free_refusal(*, account):
@@ -494,38 +489,6 @@ def invoices_mark_past_due(*, actor, now=None):
                          "due_on": format_day(timezone.localdate(invoice.due_at))},
             )
     return len(overdue)
-
-
-def subscription_refresh_payment_state(*, subscription, actor):
-    """Puts the subscription's state in step with its invoices: past due while an invoice is past
-    due; back to active (or "cancelled at term end" when a cancellation is scheduled) once none
-    is. The invoice service calls it after an invoice is paid or voided."""
-    with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update().select_related("account").get(pk=subscription.pk)
-        )
-        owes = has_past_due_invoice(account=subscription.account)
-        before = subscription.state
-        if owes and before in (SubscriptionState.ACTIVE, SubscriptionState.CANCELLED):
-            subscription.state = SubscriptionState.PAST_DUE
-        elif not owes and before == SubscriptionState.PAST_DUE:
-            cancelling = ScheduledChange.objects.filter(
-                subscription=subscription, cancel_to_free=True
-            ).exists()
-            subscription.state = (
-                SubscriptionState.CANCELLED if cancelling else SubscriptionState.ACTIVE
-            )
-        else:
-            return subscription
-        subscription.save(update_fields=["state", "updated_at"])
-        audit_record(
-            account=subscription.account, actor=actor, kind="subscription.payment_state",
-            summary=f"Subscription {before} -> {subscription.state} (invoices "
-                    f"{'past due' if owes else 'settled'})",
-            before={"state": before}, after={"state": subscription.state},
-        )
-        notify_subscription_changed(subscription, actor)
-    return subscription
 
 
 # --- 6. renewals --------------------------------------------------------------------------------------

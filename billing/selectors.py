@@ -1,4 +1,4 @@
-from billing.models import Cart, Invoice, Order, OrderState, Plan, Subscription
+from billing.models import Cart, Invoice, InvoiceState, Order, OrderState, Plan, Subscription
 
 
 def subscription_for(*, account):
@@ -40,3 +40,7 @@ def subscription_addons(*, subscription):
         row.addon.quoted_unit_cents = row.unit_price_cents
         addons.append(row.addon)
     return addons
+
+
+def has_past_due_invoice(*, account):
+    return Invoice.objects.filter(account=account, state=InvoiceState.PAST_DUE).exists()
