@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.selectors import admin_emails as account_admin_emails
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
+from billing import selectors
 from billing.hooks import subscription_changed
 from billing.invoices import invoice_issue_for_order
 from billing.models import (
@@ -79,7 +80,8 @@ def admin_emails(*, account):
 def email_after_commit(*, recipients, subject, template, context):
     if not recipients:
         return
-    context = {**context, "site_url": settings.SITE_URL.rstrip("/")}
+    context = {**context, "site_url": settings.SITE_URL.rstrip("/"),
+               "catalogue_terms": selectors.catalogue_terms()}
     body = render_to_string(template, context)
     transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
 

@@ -1,4 +1,7 @@
+from dataclasses import dataclass
+
 from billing.models import Cart, Invoice, InvoiceState, Order, OrderState, Plan, Subscription
+from billing.services import TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
 def subscription_for(*, account):
@@ -44,3 +47,33 @@ def subscription_addons(*, subscription):
 
 def has_past_due_invoice(*, account):
     return Invoice.objects.filter(account=account, state=InvoiceState.PAST_DUE).exists()
+
+
+@dataclass(frozen=True)
+class CatalogueTerms:
+    """The catalogue's numbers that pages, messages and emails name ("at least 5 licenses",
+    "Free: 3 users", "a 14-day grace period"): read from the plans staff edit, never written
+    into a template (PRODUCT.md: the catalogue is data)."""
+
+    min_licenses: int  # the smallest minimum of the paid plans on sale
+    grace_period_days: int  # the shortest grace period of the paid plans on sale
+    free_max_users: int | None
+    free_data_history: str
+    trial_days: int
+    trial_plan_name: str
+
+
+def catalogue_terms():
+    """One query for the plans; the trial's length is the sign-up rule's constant."""
+    plans = list(Plan.objects.all())
+    paid = [p for p in plans if p.is_paid and p.is_sold] or [p for p in plans if p.is_paid]
+    free = next((p for p in plans if not p.is_paid), None)
+    trial_plan = next((p for p in plans if p.code == TRIAL_PLAN_CODE), None)
+    return CatalogueTerms(
+        min_licenses=min((p.min_licenses for p in paid), default=1),
+        grace_period_days=min((p.grace_period_days for p in paid), default=0),
+        free_max_users=free.max_users if free else None,
+        free_data_history=free.data_history_label if free else "",
+        trial_days=TRIAL_DAYS,
+        trial_plan_name=trial_plan.name if trial_plan else TRIAL_PLAN_CODE,
+    )

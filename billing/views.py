@@ -38,7 +38,8 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
             "plan": (cart.plan.code if cart and cart.plan else
                      (subscription.plan.code if new_term and subscription.plan.is_paid else KEEP_PLAN)),
             "licenses": (cart.licenses if cart and cart.licenses else
-                         max(subscription.licenses, 5) if new_term else subscription.licenses),
+                         max(subscription.licenses, selectors.catalogue_terms().min_licenses) if new_term
+                         else subscription.licenses),
             "addons": [carts.SCREEN_DETAILS] if cart and cart.screen_details else [],
         }
         cart_form = CartForm(initial=initial, subscription=subscription, plans=plans,

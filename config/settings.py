@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "licensing.context_processors.account_header",
+                "billing.context_processors.catalogue",
             ],
         },
     },
