@@ -7,8 +7,15 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from django.db.models.signals import post_migrate
+        from django_q.models import Schedule
 
         from accounts import jobs
+
+        # Emails whose first delivery failed (or never reached the cluster) are retried.
+        jobs.register_job(
+            "deliver_queued_emails", "accounts.tasks.deliver_queued_emails", Schedule.MINUTES,
+            minutes=1,
+        )
 
         # Schedules are (re)written after every migrate: one row per job name, never duplicated.
         post_migrate.connect(jobs.schedules_sync_on_migrate, sender=self)

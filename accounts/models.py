@@ -181,3 +181,34 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log is append-only")
+
+
+class OutboundEmailState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Gave up"
+
+
+class OutboundEmail(models.Model):
+    """An email to send, written in the transaction of the change it tells about, and sent by the
+    task cluster after the commit (``accounts.mail``). Its row is the record that it was sent;
+    ``key`` (when given) makes one email per event, whoever asks twice."""
+
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    recipients = models.TextField(help_text="one address per line")
+    state = models.CharField(
+        max_length=8, choices=OutboundEmailState.choices, default=OutboundEmailState.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.subject} ({self.state})"

@@ -1,27 +1,25 @@
 """Billing's emails to the account's Admins: order confirmation, invoice issued, payment failed.
 
-Each goes out with ``transaction.on_commit``: never for a change that was rolled back.
+Each is queued in the transaction of its change and sent by the task cluster after the commit:
+never for a change that was rolled back, never from inside the request.
 """
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 
+from accounts.mail import email_queue
 from accounts.selectors import admin_emails
 
 
 def _send_on_commit(*, account_id, template, subject, context):
-    def send():
-        recipients = admin_emails(account_id=account_id)
-        if not recipients:
-            return
-        body = render_to_string(
-            f"emails/billing/{template}.txt", {**context, "site_url": settings.SITE_URL}
-        )
-        EmailMultiAlternatives(subject, body, None, recipients).send()
-
-    transaction.on_commit(send)
+    """Queued with the change (accounts.mail): the task cluster sends it after the commit."""
+    recipients = admin_emails(account_id=account_id)
+    if not recipients:
+        return
+    body = render_to_string(
+        f"emails/billing/{template}.txt", {**context, "site_url": settings.SITE_URL}
+    )
+    email_queue(subject=subject, body=body, recipients=recipients)
 
 
 def send_order_confirmation(*, order):

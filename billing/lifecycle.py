@@ -17,11 +17,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.mail import email_queue
 from accounts.selectors import admin_emails as account_admin_emails
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
@@ -83,7 +83,7 @@ def email_after_commit(*, recipients, subject, template, context):
     context = {**context, "site_url": settings.SITE_URL.rstrip("/"),
                "catalogue_terms": selectors.catalogue_terms()}
     body = render_to_string(template, context)
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    email_queue(subject=subject, body=body, recipients=recipients)
 
 
 def _notice_send_once(*, subscription, kind, about, subject, template, context, invoice=None,

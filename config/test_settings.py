@@ -14,3 +14,4 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": False}
 AXES_ENABLED = False
 # The suite resets passwords freely from one address; tests/hardening sets the real limits.
 PASSWORD_RESET_LIMIT_PER_IP = PASSWORD_RESET_LIMIT_PER_EMAIL = 1000
+EMAIL_DELIVERY_SYNC = True  # the task runs inline in the on-commit callback: mail.outbox sees it

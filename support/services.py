@@ -2,11 +2,11 @@ import logging
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.mail import email_queue
 from accounts.models import Account
 from accounts.services import ServiceError, audit_record
 from billing.models import QuoteState
@@ -373,11 +373,11 @@ def case_reply_add(*, case, author, body):
             # The customer hears of our answer by email, with a link to the case.
             to = case.opened_by.email
             link = f"{settings.SITE_URL.rstrip('/')}/support/cases/{case.pk}/"
-            transaction.on_commit(lambda: send_mail(
-                f"Case #{case.pk}: {case.subject}"[:200],
-                f"{body}\n\n-- \nOur support team. See the case and reply: {link}",
-                None, [to],
-            ))
+            email_queue(
+                subject=f"Case #{case.pk}: {case.subject}"[:200],
+                body=f"{body}\n\n-- \nOur support team. See the case and reply: {link}",
+                recipients=[to],
+            )
     return reply
 
 
@@ -431,8 +431,6 @@ def support_breaches_flag(*, now=None):
                 f"{case.first_response_due_at:%Y-%m-%d %H:%M} UTC and has none.\n\n"
                 f"{site}/admin/support/supportcase/{case.pk}/change/"
             )
-            transaction.on_commit(
-                lambda s=subject, b=body, t=to: send_mail(s, b, None, [t])
-            )
+            email_queue(subject=subject, body=body, recipients=[to], key=f"case-breach-{case.pk}")
     logger.info("flag_support_breaches: %d cases flagged", len(ids))
     return ids
