@@ -20,6 +20,7 @@ from billing.models import (
     AddOn,
     BillingProfile,
     Cart,
+    LicenseEvent,
     Order,
     OrderKind,
     OrderLine,
@@ -33,6 +34,7 @@ from billing.models import (
     SubscriptionState,
 )
 from billing.services import plan_for_purchase, subscription_snapshot
+from billing.subscriptions import license_ledger_record
 
 SCREEN_DETAILS = "screen_details"
 BILLING_PAGE = "/billing/"
@@ -449,5 +451,8 @@ def _subscription_apply(*, subscription, quote, actor, order):
     audit_record(
         account=subscription.account, actor=actor, kind="subscription.purchased",
         summary=f"Order {order.pk}: {quote.plan.name} x {quote.licenses}", before=before, after=after,
+    )
+    license_ledger_record(
+        subscription=subscription, event=LicenseEvent.PURCHASE, actor=actor, order=order
     )
     subscription_changed.send(sender=Subscription, account=subscription.account, actor=actor)

@@ -25,11 +25,10 @@ from billing.models import (
     Subscription,
 )
 from billing.subscriptions import subscription_refresh_payment_state
+from billing.terms import NET_DAYS
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
-# PRODUCT.md: invoice-eligible accounts pay "net 30".
-NET_DAYS = 30
 
 
 def _next_number(series_code):

@@ -33,6 +33,7 @@ from billing.models import (
     BillingProfile,
     Invoice,
     InvoiceState,
+    LicenseEvent,
     NoticeKind,
     Order,
     OrderKind,
@@ -46,11 +47,13 @@ from billing.models import (
 )
 from billing.pricing import addon_yearly_unit_cents, line_amount_cents, yearly_unit_cents
 from billing.selectors import has_past_due_invoice
-from billing.services import TERM, subscription_snapshot
+from billing.services import subscription_snapshot
 from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
+    license_ledger_record,
     notify_subscription_changed,
     subscription_refresh_payment_state,
 )
+from billing.terms import NET_DAYS, TERM
 
 FREE_PLAN_CODE = "free"
 # PRODUCT.md, "Billing and the cart": a cancellation must arrive 30 days before the anniversary.
@@ -60,7 +63,7 @@ TRIAL_NOTICE_DAYS = 3
 TRIAL_LAST_NOTICE_DAYS = 1
 RENEWAL_NOTICE_DAYS = 30
 # Issue 4: invoices (renewals, quotes) are payable net 30.
-INVOICE_DUE_DAYS = 30
+INVOICE_DUE_DAYS = NET_DAYS
 RENEWING_STATES = [SubscriptionState.ACTIVE, SubscriptionState.PAST_DUE, SubscriptionState.CANCELLED]
 
 
@@ -177,6 +180,9 @@ def trials_expire(*, actor, now=None, account=None):
                 account=before.account, actor=actor, kind="subscription.trial_expired",
                 summary=f"Trial ended without a purchase: moved to {free.name} ({free.max_users} users)",
                 before=subscription_snapshot(before), after=subscription_snapshot(after[before.pk]),
+            )
+            license_ledger_record(
+                subscription=after[before.pk], event=LicenseEvent.TRIAL_ENDED, actor=actor
             )
             subscription_changed.send(sender=Subscription, account=after[before.pk].account, actor=actor)
     return len(expiring)
@@ -395,6 +401,9 @@ def scheduled_change_set(*, subscription, actor, plan=None, licenses=None, cance
             summary=summary, before=_change_snapshot(previous) | {"state": before_state},
             after=_change_snapshot(change) | {"state": subscription.state},
         )
+        license_ledger_record(
+            subscription=subscription, event=LicenseEvent.SCHEDULED_CHANGE, actor=actor, change=change
+        )
         if subscription.state != before_state:
             notify_subscription_changed(subscription, actor)
     return change
@@ -430,6 +439,7 @@ def scheduled_change_withdraw(*, subscription, actor):
             summary="Scheduled change withdrawn: the subscription renews as it is",
             before=before, after={"scheduled_change": None, "state": subscription.state},
         )
+        license_ledger_record(subscription=subscription, event=LicenseEvent.CHANGE_WITHDRAWN, actor=actor)
         if subscription.state != before_state:
             notify_subscription_changed(subscription, actor)
 
@@ -567,6 +577,9 @@ def subscription_renew(*, subscription, actor, today=None):
                 summary=f"Cancelled at renewal: moved to {free.name} on {format_day(ended_on)}",
                 before=before, after=subscription_snapshot(subscription),
             )
+            license_ledger_record(
+                subscription=subscription, event=LicenseEvent.CANCELLED_TO_FREE, actor=actor
+            )
             notify_subscription_changed(subscription, actor)
             return "moved_to_free"
 
@@ -610,6 +623,9 @@ def subscription_renew(*, subscription, actor, today=None):
             before=before | applied,
             after=subscription_snapshot(subscription) | {"order": order.pk, "invoice": invoice.pk,
                                                          "total_cents": order.total_cents},
+        )
+        license_ledger_record(
+            subscription=subscription, event=LicenseEvent.RENEWAL, actor=actor, order=order
         )
         notify_subscription_changed(subscription, actor)
     return "renewed"

@@ -486,3 +486,40 @@ class BillingNotice(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.about}) to {self.subscription}"
+
+
+class LicenseEvent(models.TextChoices):
+    TRIAL_STARTED = "trial_started", "Trial started"
+    PROVISIONED = "provisioned", "Provisioned by staff"
+    PURCHASE = "purchase", "Purchase in the cart"
+    QUOTE = "quote", "Accepted quote"
+    SCHEDULED_CHANGE = "scheduled_change", "Change scheduled for the renewal"
+    CHANGE_WITHDRAWN = "change_withdrawn", "Scheduled change withdrawn"
+    RENEWAL = "renewal", "Renewal"
+    CANCELLED_TO_FREE = "cancelled_to_free", "Cancelled to Free at the renewal"
+    TRIAL_ENDED = "trial_ended", "Trial ended: moved to Free"
+    STAFF = "staff", "Staff"
+
+
+class LicenseLedger(models.Model):
+    """Append-only: one row per change of an account's licenses or licenses at the next renewal,
+    with the event that caused it (Zulip's ``LicenseLedger``). The subscription's licenses are the
+    last row's; ``billing.subscriptions.license_ledger_record`` is the only writer."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="ledger")
+    event = models.CharField(max_length=20, choices=LicenseEvent.choices)
+    licenses = models.PositiveIntegerField()
+    licenses_at_next_renewal = models.PositiveIntegerField(
+        null=True, blank=True, help_text="empty: no renewal (trial, Free)"
+    )
+    plan_code = models.CharField(max_length=40)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["subscription", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_event_display()}: {self.licenses}"

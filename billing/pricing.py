@@ -14,10 +14,9 @@ term_end)) and ``term_days = (term_end - term_start).days``. A purchase that sta
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from dateutil.relativedelta import relativedelta
+from billing.terms import TERM  # noqa: F401 (pricing.TERM)
 
 MONTHS_PER_YEAR = 12
-TERM = relativedelta(years=1)
 HUNDRED = Decimal(100)
 ONE_CENT = Decimal(1)
 

@@ -19,6 +19,7 @@ from billing import lifecycle, pricing
 from billing.hooks import quote_accepted
 from billing.models import (
     AddOn,
+    LicenseEvent,
     Order,
     OrderKind,
     OrderLine,
@@ -30,7 +31,9 @@ from billing.models import (
     SubscriptionAddOn,
     SubscriptionState,
 )
-from billing.services import TERM, subscription_snapshot
+from billing.services import subscription_snapshot
+from billing.subscriptions import license_ledger_record
+from billing.terms import TERM
 
 ADDON_TOPICS = {QuoteTopic.ACTIVCONNECT: "activconnect", QuoteTopic.DATA_HISTORY: "data_history"}
 SUPPORT_TOPICS = {QuoteTopic.PREMIER, QuoteTopic.SIGNATURE}
@@ -271,6 +274,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         before=before, after=subscription_snapshot(subscription)
         | {"addons": sorted(subscription.addons.values_list("addon__code", flat=True))},
     )
+    license_ledger_record(subscription=subscription, event=LicenseEvent.QUOTE, actor=actor, order=order)
     lifecycle.invoice_issue(order=order, actor=actor)
     lifecycle.notify_subscription_changed(subscription, actor)
     return order

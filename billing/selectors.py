@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 from billing.models import Cart, Invoice, InvoiceState, Order, OrderState, Plan, Subscription
-from billing.services import TRIAL_DAYS, TRIAL_PLAN_CODE
+from billing.terms import TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
 def subscription_for(*, account):

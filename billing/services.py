@@ -1,20 +1,13 @@
 from datetime import timedelta
 
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing.hooks import subscription_changed
-from billing.models import Plan, Subscription, SubscriptionState
-
-# PRODUCT.md, "Billing and the cart": every new account gets 14 days of Professional.
-TRIAL_DAYS = 14
-TRIAL_PLAN_CODE = "professional"
-# Not in PRODUCT.md: a trial may track up to 25 users before its grace period starts
-# (docs/decisions.md). Staff can change a trial's licenses in the admin.
-TRIAL_LICENSES = 25
-TERM = relativedelta(years=1)
+from billing.models import LicenseEvent, Plan, Subscription, SubscriptionState
+from billing.subscriptions import license_ledger_record
+from billing.terms import TERM, TRIAL_DAYS, TRIAL_LICENSES, TRIAL_PLAN_CODE  # noqa: F401
 
 
 def subscription_snapshot(subscription):
@@ -64,6 +57,7 @@ def subscription_start_trial(*, account, actor):
             summary=f"{TRIAL_DAYS}-day {plan.name} trial started",
             after=subscription_snapshot(subscription),
         )
+        license_ledger_record(subscription=subscription, event=LicenseEvent.TRIAL_STARTED, actor=actor)
         _notify(subscription, actor)
     return subscription
 
@@ -89,5 +83,6 @@ def subscription_provision(*, account, plan_code, licenses, actor):
             summary=f"{plan.name} x {subscription.licenses} provisioned",
             after=subscription_snapshot(subscription),
         )
+        license_ledger_record(subscription=subscription, event=LicenseEvent.PROVISIONED, actor=actor)
         _notify(subscription, actor)
     return subscription

@@ -1,4 +1,7 @@
-"""The subscription's payment state, and the one way its change is announced.
+"""The subscription's payment state, its license ledger, and the one way its change is announced.
+
+``license_ledger_record`` appends to the license ledger after every change of licenses or of
+licenses at the next renewal; every writer of the subscription calls it (a test walks them).
 
 ``subscription_refresh_payment_state`` keeps the state in step with the invoices (past due while
 an invoice is past due; active, or cancelled at term end, once none is). The invoice service and
@@ -9,7 +12,13 @@ from django.db import transaction
 
 from accounts.services import audit_record
 from billing.hooks import subscription_changed
-from billing.models import ScheduledChange, Subscription, SubscriptionState
+from billing.models import (
+    LicenseEvent,
+    LicenseLedger,
+    ScheduledChange,
+    Subscription,
+    SubscriptionState,
+)
 from billing.selectors import has_past_due_invoice
 
 
@@ -49,3 +58,35 @@ def subscription_refresh_payment_state(*, subscription, actor):
         )
         notify_subscription_changed(subscription, actor)
     return subscription
+
+
+def licenses_at_next_renewal(subscription, change=None):
+    """What the renewal will bill: the scheduled change's licenses, Free's cap after a
+    cancellation, else today's licenses; None when nothing renews (trial, Free)."""
+    if subscription.state in (SubscriptionState.TRIALING, SubscriptionState.ENDED) or (
+        not subscription.plan.is_paid or subscription.term_end is None
+    ):
+        return None
+    if change is None:
+        change = ScheduledChange.objects.filter(subscription=subscription).first()
+    if change is not None and change.cancel_to_free:
+        return None
+    if change is not None and change.licenses:
+        return change.licenses
+    return subscription.licenses
+
+
+def license_ledger_record(*, subscription, event, actor, order=None, change=None):
+    """Appends the subscription's licenses now and at the next renewal, when either changed
+    since the last row (an unchanged renewal or a plan-only upgrade writes nothing)."""
+    next_renewal = licenses_at_next_renewal(subscription, change)
+    last = LicenseLedger.objects.filter(subscription=subscription).order_by("-created_at", "-id").first()
+    if last is not None and (last.licenses, last.licenses_at_next_renewal) == (
+        subscription.licenses, next_renewal
+    ) and event not in (LicenseEvent.RENEWAL, LicenseEvent.CANCELLED_TO_FREE, LicenseEvent.TRIAL_ENDED):
+        return None
+    return LicenseLedger.objects.create(
+        subscription=subscription, event=event, licenses=subscription.licenses,
+        licenses_at_next_renewal=next_renewal, plan_code=subscription.plan.code, order=order,
+        actor_label=actor.label[:200],
+    )

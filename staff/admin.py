@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Account, AuditEntry, Membership
-from billing.models import Subscription, SubscriptionState
+from billing.models import LicenseLedger, Subscription, SubscriptionState
 from licensing.models import AgentKey
 from staff.actions import ACCOUNT_ACTIONS
 from staff.models import DailyMetrics, StaffAccount
@@ -132,8 +132,8 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     inlines = [SubscriptionInline, SupportPlanInline, MembersInline, AgentKeyInline]
-    readonly_fields = ["name", "slug", "summary", "recent_audit"]
-    fields = ["name", "slug", "summary", "recent_audit"]
+    readonly_fields = ["name", "slug", "summary", "license_ledger", "recent_audit"]
+    fields = ["name", "slug", "summary", "license_ledger", "recent_audit"]
 
     class Media:
         css = {"all": ["staff/admin.css"]}
@@ -226,6 +226,24 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="Recent audit rows")
+    @admin.display(description="license ledger")
+    def license_ledger(self, obj):
+        """Every change of licenses and licenses at the next renewal, oldest first."""
+        rows = LicenseLedger.objects.filter(subscription__account=obj).select_related("order")
+        table = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (r.created_at.strftime("%Y-%m-%d %H:%M UTC"), r.get_event_display(), r.licenses,
+                 "-" if r.licenses_at_next_renewal is None else r.licenses_at_next_renewal,
+                 f"order {r.order_id}" if r.order_id else "", r.actor_label)
+                for r in rows
+            ),
+        )
+        return format_html(
+            '<table id="license-ledger"><tr><th>when</th><th>event</th><th>licenses</th>'
+            "<th>at next renewal</th><th>order</th><th>who</th></tr>{}</table>", table,
+        )
+
     def recent_audit(self, obj):
         entries = AuditEntry.objects.filter(account=obj)[:20]
         url = reverse("admin:accounts_auditentry_changelist")

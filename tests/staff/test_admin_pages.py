@@ -127,3 +127,17 @@ def test_arr_counts_an_addon_sold_on_a_quote_at_its_quoted_price(client):
     html = client.get("/admin/staff/staffaccount/?q=Quoted").content.decode()
     assert "$2,880.00" in html  # 10 x $19 x 12 + 10 x $60
     assert arr_by_plan_cents() == {"Professional": 288000}
+
+
+def test_the_account_page_shows_the_license_ledger(client):
+    from billing.lifecycle import scheduled_change_set
+    from billing.models import Subscription
+
+    account, admin = make_account(plan="professional", licenses=10)
+    scheduled_change_set(subscription=Subscription.objects.get(account=account),
+                         actor=Actor.for_user(admin), licenses=6)
+    client.force_login(staff_in("Read-only"))
+    html = client.get(f"/admin/staff/staffaccount/{account.pk}/change/").content.decode()
+    ledger = html[html.index('id="license-ledger"'):]
+    assert "Provisioned by staff</td><td>10</td><td>10</td>" in ledger
+    assert f"Change scheduled for the renewal</td><td>10</td><td>6</td><td></td><td>{admin.email}" in ledger
