@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import Actor
+from accounts.mail import email_queue
 from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
@@ -103,16 +103,12 @@ def _email_admins_on_commit(*, account_ids, subject, body_for):
 
     ``body_for(account_id)`` gives (subject suffix, body)."""
     emails = admin_emails_by_account(account_ids=account_ids)
-    messages = []
     for account_id, recipients in emails.items():
         text = body_for(account_id)
-        messages.extend((subject, text, recipient) for recipient in recipients)
-
-    def send():
-        for subj, text, recipient in messages:
-            send_mail(subj, text, None, [recipient])
-
-    transaction.on_commit(send)
+        # One message per Admin, queued with the change; the task cluster sends it after the
+        # commit, never from inside the agent's request or the job (accounts.mail).
+        for recipient in recipients:
+            email_queue(subject=subject, body=text, recipients=[recipient])
 
 
 def _ways_out(row_licenses, used):
