@@ -169,3 +169,25 @@ def test_no_docs_page_that_the_content_security_policy_would_break(client):
     response = client.get("/api/agent/v1/docs")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_mailer_that_is_down_does_not_fail_the_check_in_that_starts_a_grace_period(
+    make_agent, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Issue 13: no email is sent inside a check-in. The grace email is queued with the change
+    and the task cluster sends it; a refusing SMTP server leaves it queued for the retry job."""
+    from accounts.models import OutboundEmail, OutboundEmailState
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP server down")
+
+    account, admin = make_account(plan="professional", licenses=5)
+    agent = make_agent(account)
+    five_users_on_five_licenses(agent, domain=None)
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        data = agent.checkin(event("Eva", machine="PC-bob"))
+    assert data["account"]["state"] == "grace"
+    queued = OutboundEmail.objects.get()
+    assert queued.state == OutboundEmailState.QUEUED and "grace period" in queued.subject
+    assert queued.recipients == admin.email
