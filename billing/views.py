@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -8,7 +9,20 @@ from accounts.services import ServiceError
 from billing import cart as carts
 from billing import selectors
 from billing.forms import KEEP_PLAN, CartForm, CheckoutForm, load_catalogue
+from billing.gateways import sandbox
 from billing.models import BillingProfile, Cart, Invoice, Order, OrderState
+
+
+def _sandbox_cards():
+    """(number in groups of four, what happens) of every sandbox test card, read from the
+    gateway's own tables; empty unless the sandbox gateway is on."""
+    if settings.PAYMENT_GATEWAY != "sandbox":
+        return []
+    outcomes = [(number, "The payment goes through.") for number in sorted(sandbox.SUCCESS_CARDS)]
+    for table in (sandbox.DECLINED_CARDS, sandbox.FAILING_CARDS, sandbox.CHARGED_THEN_TIMEOUT_CARDS):
+        outcomes += sorted(table.items())
+    return [(" ".join(number[i:i + 4] for i in range(0, len(number), 4)), outcome)
+            for number, outcome in outcomes]
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
@@ -66,6 +80,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
         "cart_addons": [a for a in addons if a.sales_channel == "cart"],
         "staff_addons": [a for a in addons if a.sales_channel == "staff"],
         "current_addon_codes": {a.code for a in current_addons},
+        "sandbox_cards": _sandbox_cards(),
     }, status=status)
 
 

@@ -33,12 +33,15 @@ def required_in_production(name, default, **kwargs):
 SECRET_KEY = required_in_production(
     "SECRET_KEY", "development-only-secret-key-not-for-production-use-0123456789"
 )
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless DEBUG=1: `make run` looks like the product (error pages, no debug page listing
+# the URL patterns). Static files are served by whitenoise either way.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = required_in_production(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"], cast=list
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Links in emails point at the port `make run` serves on, unless SITE_URL says otherwise.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
