@@ -37,7 +37,7 @@ class CheckoutForm(forms.Form):
     )
     card = forms.CharField(
         label="Card", required=False, max_length=100,
-        help_text="Card number (sandbox test cards: see the README) or a Stripe payment method id.",
+        help_text="Card number (the sandbox test cards are listed beside this form) or a Stripe payment method id.",
         widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
 
