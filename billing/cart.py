@@ -5,6 +5,7 @@ cart"). Every rule of what may be bought lives in ``cart_quote``; the checkout c
 the moment of paying, so a rule or a price that changed since the page was shown is applied.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from billing.models import (
     SubscriptionAddOn,
     SubscriptionState,
 )
+from billing.selectors import has_past_due_invoice
 from billing.services import plan_for_purchase, subscription_snapshot
 from billing.subscriptions import license_ledger_record
 
@@ -71,6 +73,42 @@ class CartQuote:
     @property
     def is_upgrade(self):
         return bool(self.lines) and self.lines[0].description.startswith("Upgrade")
+
+
+def cart_fingerprint(quote):
+    """What the Admin confirms: every priced line, the plan and the licenses after, the total.
+    The checkout page carries it; a cart whose lines changed since (in a second tab, or by a
+    second Admin), even to the same total, is refused (issue 10)."""
+    parts = [quote.plan.code, str(quote.licenses), str(quote.total_cents)]
+    parts += [
+        "|".join(map(str, (line.description, line.quantity, line.unit_price_cents, line.days,
+                           line.term_days, line.discount_percent, line.amount_cents)))
+        for line in quote.lines
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def payment_in_doubt(*, cart):
+    """The cart's last card payment whose outcome is unknown (the gateway's answer was lost), if
+    no later attempt settled it. While there is one the cart is frozen: it cannot change, be paid
+    by invoice, or be paid for another amount; repeating the payment asks the gateway with the
+    same key for the same amount, which returns the first charge if it was made."""
+    order = Order.objects.filter(cart=cart).first()
+    if order is None or order.state in (OrderState.PAID, OrderState.INVOICED):
+        return None
+    last = order.payments.order_by("-pk").first()
+    return last if last is not None and last.state == PaymentState.UNKNOWN else None
+
+
+FROZEN = (
+    "A card payment of {amount} for this cart is still being confirmed with the payment service "
+    "(its answer was lost). Until it is settled the cart cannot change and cannot be paid another "
+    "way: pay again with the same card to confirm it (you will not be charged twice)."
+)
+
+
+def _money(cents):
+    return f"${cents / 100:,.2f}"
 
 
 def discount_for(*, account):
@@ -259,6 +297,9 @@ def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
         cart = Cart.objects.select_for_update().get(pk=cart.pk)
         if hasattr(cart, "order") and cart.order.state != OrderState.FAILED:
             raise ServiceError("This cart has already been paid.")
+        doubt = payment_in_doubt(cart=cart)
+        if doubt is not None:
+            raise ServiceError(FROZEN.format(amount=_money(doubt.amount_cents)))
         subscription = Subscription.objects.select_related("plan").get(account_id=cart.account_id)
         if plan is not None and plan.pk == subscription.plan_id and not starts_new_term(subscription):
             plan = None
@@ -304,7 +345,7 @@ def _order_snapshot(order):
 
 
 def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=PaymentMethod.CARD,
-                  card="", expected_total_cents=None):
+                  card="", expected_total_cents=None, expected_fingerprint=None):
     """Pays the cart: one confirmed step that never charges twice.
 
     The cart row is locked first, then the subscription row; one order per cart and one per
@@ -336,9 +377,24 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
                 "The total changed since the cart was shown (prices, your discount or your "
                 "subscription changed). Check the new total and confirm again."
             )
+        if expected_fingerprint is not None and expected_fingerprint != cart_fingerprint(quote):
+            raise ServiceError(
+                "Your cart changed since you saw it (in another window, or by another Admin). "
+                "Check what it holds now and confirm again."
+            )
+        doubt = payment_in_doubt(cart=cart)
+        if doubt is not None and (
+            payment_method != PaymentMethod.CARD or quote.total_cents != doubt.amount_cents
+        ):
+            raise ServiceError(FROZEN.format(amount=_money(doubt.amount_cents)))
         if payment_method == PaymentMethod.INVOICE and not invoice_eligible(account=account):
             raise ServiceError(
                 "Paying by invoice is for accounts our staff have approved: pay by card, or contact us."
+            )
+        if payment_method == PaymentMethod.INVOICE and has_past_due_invoice(account=account):
+            raise ServiceError(
+                "An invoice of this account is past due: pay it first (Billing page), then buy on "
+                "invoice again, or pay this cart by card."
             )
         if payment_method == PaymentMethod.CARD and quote.total_cents > 0 and not card.strip():
             raise ServiceError("Enter the card to charge.")
@@ -362,7 +418,9 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
             )
             payment = Payment.objects.create(
                 order=order, gateway=gateway.name, reference=result.reference,
-                amount_cents=quote.total_cents, state=result.state, message=result.message[:300],
+                amount_cents=quote.total_cents,
+                state=PaymentState.UNKNOWN if result.outcome_unknown else result.state,
+                message=result.message[:300],
             )
             audit_record(
                 account=account, actor=actor, kind=f"payment.{result.state}",

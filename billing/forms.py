@@ -30,6 +30,9 @@ class CheckoutForm(forms.Form):
     cart = forms.IntegerField(widget=forms.HiddenInput)
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
     expected_total_cents = forms.IntegerField(widget=forms.HiddenInput)
+    # The priced lines the Admin saw (billing.cart.cart_fingerprint): a second tab that changed
+    # the cart to other lines with the same total is caught too.
+    expected_fingerprint = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
     payment_method = forms.ChoiceField(
         label="Pay by", widget=forms.RadioSelect,
         choices=[(PaymentMethod.CARD, "Card"), (PaymentMethod.INVOICE, "Invoice (net 30: check, wire, direct deposit)")],

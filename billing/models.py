@@ -303,6 +303,8 @@ class PaymentState(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     DECLINED = "declined", "Declined"
     FAILED = "failed", "Failed"
+    # The gateway's answer was lost after the request left (a timeout): it may have charged.
+    UNKNOWN = "unknown", "Outcome unknown"
 
 
 class Payment(models.Model):

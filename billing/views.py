@@ -63,12 +63,14 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
         checkout_form = CheckoutForm(initial={
             "cart": cart.pk, "idempotency_key": CheckoutForm.new_key(),
             "expected_total_cents": quote.total_cents,
+            "expected_fingerprint": carts.cart_fingerprint(quote),
         })
     elif checkout_form is not None and quote is not None:
         # A new key for the next attempt; the total the Admin now sees.
         data = checkout_form.data.copy()
         data["idempotency_key"] = CheckoutForm.new_key()
         data["expected_total_cents"] = quote.total_cents
+        data["expected_fingerprint"] = carts.cart_fingerprint(quote)
         data["card"] = ""  # never echo a card number back into the page
         errors = checkout_form.errors
         checkout_form = CheckoutForm(data)
@@ -124,6 +126,7 @@ def checkout(request):
                 payment_method=form.cleaned_data["payment_method"],
                 card=form.cleaned_data["card"],
                 expected_total_cents=form.cleaned_data["expected_total_cents"],
+                expected_fingerprint=form.cleaned_data["expected_fingerprint"] or None,
             )
         except ServiceError as error:
             form.add_error(None, str(error))

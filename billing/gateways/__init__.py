@@ -30,6 +30,9 @@ class ChargeResult:
     state: str
     reference: str = ""
     message: str = ""
+    # A failure whose outcome is unknown (the answer was lost: a timeout after the request was
+    # sent). The money may have moved: the cart stays frozen until the same request is repeated.
+    outcome_unknown: bool = False
 
     @property
     def succeeded(self):

@@ -51,7 +51,8 @@ class SandboxGateway:
                 charged = ChargeResult(ChargeState.SUCCEEDED, f"sbx_{uuid.uuid4().hex[:16]}")
                 self.charges.append((idempotency_key, amount_cents, charged.reference))
                 self._outcomes[idempotency_key] = charged
-                return ChargeResult(ChargeState.FAILED, "", CHARGED_THEN_TIMEOUT_CARDS[number])
+                return ChargeResult(ChargeState.FAILED, "", CHARGED_THEN_TIMEOUT_CARDS[number],
+                                    outcome_unknown=True)
             elif number in DECLINED_CARDS:
                 result = ChargeResult(ChargeState.DECLINED, f"sbx_{uuid.uuid4().hex[:16]}",
                                       DECLINED_CARDS[number])

@@ -50,6 +50,7 @@ class StripeGateway:
                 # reuses the idempotency key, so it returns that charge instead of making another.
                 f"The payment service did not answer. Try again: a charge that went through is not "
                 f"made twice. ({type(error).__name__})",
+                outcome_unknown=isinstance(error, stripe.APIConnectionError),
             )
         except stripe.StripeError as error:
             return ChargeResult(

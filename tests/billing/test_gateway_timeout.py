@@ -9,10 +9,11 @@ import requests
 import responses
 
 from accounts.actors import Actor
+from accounts.services import ServiceError
 from billing import cart as cart_module
-from billing.cart import cart_checkout, cart_open, cart_update
+from billing.cart import PaymentMethod, cart_checkout, cart_open, cart_update
 from billing.gateways.sandbox import SandboxGateway
-from billing.models import Invoice, Order, OrderState, Payment, PaymentState
+from billing.models import BillingProfile, Invoice, Order, OrderState, Payment, PaymentState
 from tests.billing.conftest import GOOD_CARD
 
 CHARGED_THEN_TIMEOUT_CARD = "4000 0000 0000 0259"
@@ -59,7 +60,8 @@ def test_sandbox_charged_then_timed_out_is_paid_once_on_retry(paid_account, sand
     _assert_paid_once(account, first.order.pk)
     assert len(sandbox_gateway.charges) == 1, "the retry charged again"
     assert second.order.payments.get(state=PaymentState.SUCCEEDED).reference == sandbox_gateway.charges[0][2]
-    assert [p.state for p in second.order.payments.order_by("pk")] == [PaymentState.FAILED, PaymentState.SUCCEEDED]
+    # The lost answer is recorded as "outcome unknown" (issue 10), not as a failure.
+    assert [p.state for p in second.order.payments.order_by("pk")] == [PaymentState.UNKNOWN, PaymentState.SUCCEEDED]
     # A third submission (the page's key again) is a replay: nothing more.
     third = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-2", card=GOOD_CARD)
     assert third.replayed and len(sandbox_gateway.charges) == 1
@@ -120,3 +122,87 @@ def test_the_process_dying_after_the_charge_before_the_commit_still_pays_once(pa
     _assert_paid_once(account, paid.order.pk)
     assert len(sandbox_gateway.charges) == 1, "the retry charged again"
     assert cart_module._gateway_key(paid.order) == f"cart-{cart.pk}-attempt-1"
+
+
+# --- issue 10: the money defects of the old checkout ------------------------------------------
+
+
+def _timed_out_cart(account, admin):
+    actor, cart = _cart(account, admin)
+    first = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-1",
+                          card=CHARGED_THEN_TIMEOUT_CARD)
+    assert first.order.payments.get().state == PaymentState.UNKNOWN
+    return actor, cart, first
+
+
+def test_after_a_lost_answer_the_cart_cannot_change_nor_be_paid_for_another_amount(
+    paid_account, sandbox_gateway,
+):
+    """The old checkout let the customer change the cart after a charge whose answer timed out
+    and pay again with the first attempt's key: the card was charged one amount and the order
+    and the invoice booked another."""
+    account, admin = paid_account
+    actor, cart, first = _timed_out_cart(account, admin)
+    charged = sandbox_gateway.charges[0][1]
+    with pytest.raises(ServiceError, match="still being confirmed"):
+        cart_update(cart=cart, plan_code=None, licenses=40, addon_codes=[], actor=actor)
+    cart.refresh_from_db()
+    assert cart.licenses == 15
+    # Even if the cart's price moved (here: staff gave a discount meanwhile), no other amount.
+    BillingProfile.objects.update_or_create(account=account, defaults={"discount_percent": 50,
+                                                                       "discount_reason": "np"})
+    with pytest.raises(ServiceError, match="still being confirmed"):
+        cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-2",
+                      card=GOOD_CARD)
+    BillingProfile.objects.filter(account=account).update(discount_percent=0)
+    paid = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-3",
+                         card=GOOD_CARD)
+    assert paid.succeeded and paid.order.total_cents == charged
+    assert Invoice.objects.get(order=paid.order).total_cents == charged
+    assert len(sandbox_gateway.charges) == 1
+
+
+def test_after_a_lost_answer_the_cart_cannot_be_paid_by_invoice(paid_account, sandbox_gateway):
+    """The old checkout left a card charge and an open invoice for one order."""
+    account, admin = paid_account
+    BillingProfile.objects.create(account=account, invoice_eligible=True)
+    actor, cart, first = _timed_out_cart(account, admin)
+    with pytest.raises(ServiceError, match="cannot be paid another way"):
+        cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-2",
+                      payment_method=PaymentMethod.INVOICE)
+    assert not Invoice.objects.exists()
+
+
+def test_a_past_due_account_cannot_buy_on_invoice(paid_account, sandbox_gateway):
+    from tests.billing.lifecycle_support import past_due_invoice
+
+    account, admin = paid_account
+    BillingProfile.objects.create(account=account, invoice_eligible=True)
+    past_due_invoice(account)
+    actor, cart = _cart(account, admin)
+    with pytest.raises(ServiceError, match="past due: pay it first"):
+        cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="k",
+                      payment_method=PaymentMethod.INVOICE)
+    assert not Order.objects.filter(cart=cart).exists()
+
+
+def test_a_cart_changed_in_another_tab_to_the_same_total_is_refused(admin_client, sandbox_gateway):
+    """The old form carried only the total: other lines with the same total were paid unseen."""
+    import re
+
+    from billing.cart import cart_fingerprint, cart_quote_for
+
+    account = admin_client.account
+    admin = account.memberships.get().user
+    actor, cart = _cart(account, admin)
+    page = admin_client.get("/cart/").content.decode()
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    assert form["expected_fingerprint"] == cart_fingerprint(cart_quote_for(cart=cart))
+    # The second tab: other lines. The attacker-friendly case keeps the total the page showed.
+    cart = cart_update(cart=cart, plan_code=None, licenses=16, addon_codes=[], actor=actor)
+    form["expected_total_cents"] = str(cart_quote_for(cart=cart).total_cents)
+    response = admin_client.post("/cart/checkout/", {**form, "payment_method": "card", "card": GOOD_CARD})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Your cart changed since you saw it" in page, re.findall(r'role="alert".{0,300}', page, re.S)
+    assert not Order.objects.exists() and sandbox_gateway.charges == []
