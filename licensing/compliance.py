@@ -40,6 +40,9 @@ BLOCKED_REASONS = {
 # PRODUCT.md: reminders 3 days and 1 day before a grace period ends.
 REMINDER_DAYS = (3, 1)
 
+# 30 days: PRODUCT.md, compliance ("one grace period per 30 days", counted from its start).
+GRACE_PERIOD_INTERVAL = timedelta(days=30)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -57,13 +60,27 @@ def licenses_of(subscription):
     return licenses
 
 
-def compliance_target(*, used, licenses, plan, storage_bytes, current_state, grace_period_ends_at, now):
+def grace_period_for(*, last_started_at, last_ends_at, grace_days, now):
+    """(start, end) of the grace period an account going over at ``now`` gets.
+
+    One grace period per 30 days (PRODUCT.md): within 30 days of the last grace period's start,
+    that grace period's clock continues (its end, staff extensions included; an end already
+    passed means blocked at once); later, a fresh ``grace_days`` from now.
+    """
+    if last_started_at is not None and last_ends_at is not None and now < last_started_at + GRACE_PERIOD_INTERVAL:
+        return last_started_at, last_ends_at
+    return now, now + timedelta(days=grace_days)
+
+
+def compliance_target(*, used, licenses, plan, storage_bytes, current_state, grace_period_ends_at, now,
+                      last_grace_started_at=None, last_grace_ends_at=None):
     """The compliance state PRODUCT.md gives an account.
 
     - over the plan's storage limit: blocked (whatever the users);
     - used <= licenses: ok (a running grace period is reset);
     - Free (no grace period) over its licenses: blocked at once;
-    - paid and over: grace until ``grace_period_ends_at``, blocked once it has passed.
+    - paid and over: grace until ``grace_period_ends_at``, blocked once it has passed; going
+      over with no grace period running gets the one ``grace_period_for`` gives (one per 30 days).
     """
     if plan is not None and plan.storage_limit_bytes is not None and storage_bytes > plan.storage_limit_bytes:
         return Target(ComplianceState.BLOCKED, STORAGE_OVER_LIMIT)
@@ -71,9 +88,12 @@ def compliance_target(*, used, licenses, plan, storage_bytes, current_state, gra
         return Target(ComplianceState.OK)
     if plan is None or not plan.is_paid or not plan.grace_period_days:
         return Target(ComplianceState.BLOCKED, FREE_OVER_LIMIT)
-    if current_state == ComplianceState.BLOCKED and grace_period_ends_at is None:
-        # Blocked for another reason that no longer holds: over licenses starts a grace period.
-        return Target(ComplianceState.GRACE)
+    if grace_period_ends_at is None:
+        # No grace period running (ok, or blocked for another reason that no longer holds).
+        _, grace_period_ends_at = grace_period_for(
+            last_started_at=last_grace_started_at, last_ends_at=last_grace_ends_at,
+            grace_days=plan.grace_period_days, now=now,
+        )
     if grace_period_ends_at is not None and grace_period_ends_at <= now:
         return Target(ComplianceState.BLOCKED, GRACE_EXPIRED)
     return Target(ComplianceState.GRACE)
@@ -136,31 +156,46 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
         target = compliance_target(
             used=row.used, licenses=licenses, plan=plan, storage_bytes=row.storage_bytes,
             current_state=row.state, grace_period_ends_at=row.grace_period_ends_at, now=now,
+            last_grace_started_at=row.last_grace_started_at, last_grace_ends_at=row.last_grace_ends_at,
         )
         if target.state == row.state and target.blocked_reason == row.blocked_reason:
             return row
         before = _snapshot(row)
         fields = ["state", "blocked_reason", "over_since", "grace_period_ends_at",
-                  "grace_notice_sent_at", "grace_3_day_notice_sent_at", "grace_1_day_notice_sent_at"]
-        grace_started = False
+                  "grace_notice_sent_at", "grace_3_day_notice_sent_at", "grace_1_day_notice_sent_at",
+                  "last_grace_started_at", "last_grace_ends_at"]
+        grace_started = grace_continued = False
         if target.state == ComplianceState.OK:
-            # True-up: the grace period is reset, a later overage starts a fresh one.
+            # True-up: the grace period is reset; ``last_grace_*`` stay, a later overage within 30
+            # days of its start continues its clock (grace_period_for).
             row.over_since = row.grace_period_ends_at = None
             row.grace_notice_sent_at = row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
         elif target.state == ComplianceState.GRACE and row.grace_period_ends_at is None:
+            start, ends = grace_period_for(
+                last_started_at=row.last_grace_started_at, last_ends_at=row.last_grace_ends_at,
+                grace_days=plan.grace_period_days, now=now,
+            )
             row.over_since = now
-            row.grace_period_ends_at = now + timedelta(days=plan.grace_period_days)
+            row.grace_period_ends_at = row.last_grace_ends_at = ends
+            row.last_grace_started_at = start
             row.grace_notice_sent_at = now
             row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
-            grace_started = True
+            grace_started, grace_continued = True, start != now
         elif target.state == ComplianceState.BLOCKED and row.over_since is None:
             row.over_since = now
+        if target.blocked_reason == GRACE_EXPIRED and row.grace_period_ends_at is None:
+            # Over again within 30 days of a grace period that ran out: blocked at once, and the
+            # ended grace period is the one staff may extend.
+            row.grace_period_ends_at = row.last_grace_ends_at
         if target.state == ComplianceState.BLOCKED and target.blocked_reason != GRACE_EXPIRED:
-            # Blocked for Free's or storage's limit: no grace period runs any more (a trial's old
-            # one ended with the trial), so a later paid plan still over its licenses gets a
-            # fresh 14 days instead of the remains of the old one.
+            # Blocked for Free's or storage's limit: no grace period runs any more. Back under
+            # storage and still over licenses, grace_period_for continues the last one (within 30
+            # days of its start); after Free, a paid plan starts afresh (below).
             row.grace_period_ends_at = None
             row.grace_notice_sent_at = row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
+        if target.blocked_reason == FREE_OVER_LIMIT:
+            # Free (a trial ended, or a downgrade): a paid plan bought later starts afresh.
+            row.last_grace_started_at = row.last_grace_ends_at = None
         row.state = target.state
         row.blocked_reason = target.blocked_reason
         row.save(update_fields=fields + ["updated_at"])
@@ -174,11 +209,17 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             ends = row.grace_period_ends_at
             _email_admins_on_commit(
                 account_ids=[account.id],
-                subject=f"{account.name}: more users than licenses, grace period started",
+                subject=f"{account.name}: more users than licenses, grace period "
+                + ("continues" if grace_continued else "started"),
                 body_for=lambda _id: (
                     f"{account.name} now tracks more users than it has licenses. Everybody keeps "
-                    f"access during a {plan.grace_period_days}-day grace period ending "
-                    f"{ends:%Y-%m-%d %H:%M} UTC; after it, reports and exports are blocked until "
+                    + (
+                        "access during what is left of the grace period that started "
+                        f"{row.last_grace_started_at:%Y-%m-%d} (one grace period per 30 days), ending "
+                        if grace_continued
+                        else f"access during a {plan.grace_period_days}-day grace period ending "
+                    )
+                    + f"{ends:%Y-%m-%d %H:%M} UTC; after it, reports and exports are blocked until "
                     f"the account is trued up.\n\n" + _ways_out(licenses, row.used)
                 ),
             )
@@ -199,9 +240,13 @@ def grace_period_extend(*, account, days, actor, reason=""):
             raise ServiceError("Only a running or expired grace period can be extended.")
         before = _snapshot(row)
         row.grace_period_ends_at = max(now, row.grace_period_ends_at or now) + timedelta(days=days)
+        # The extension belongs to this grace period: going over again later keeps it.
+        row.last_grace_ends_at = row.grace_period_ends_at
+        row.last_grace_started_at = row.last_grace_started_at or row.over_since or now
         row.state, row.blocked_reason = ComplianceState.GRACE, ""
         row.grace_3_day_notice_sent_at = row.grace_1_day_notice_sent_at = None
-        row.save(update_fields=["grace_period_ends_at", "state", "blocked_reason",
+        row.save(update_fields=["grace_period_ends_at", "last_grace_ends_at", "last_grace_started_at",
+                                "state", "blocked_reason",
                                 "grace_3_day_notice_sent_at", "grace_1_day_notice_sent_at", "updated_at"])
         audit_record(
             account=account, actor=actor, kind="compliance.grace_extended",
@@ -294,6 +339,10 @@ def compliance_view(row, licenses):
         info["blocked_why"] = BLOCKED_REASONS.get(row.blocked_reason, "").format(
             used=used, licenses=licenses
         )
+        started = getattr(row, "last_grace_started_at", None)
+        if row.blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
+            info["last_grace_started_at"] = started
+            info["new_grace_possible_from"] = started + GRACE_PERIOD_INTERVAL
     return info
 
 

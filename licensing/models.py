@@ -157,6 +157,10 @@ class AccountLicensing(models.Model):
     grace_notice_sent_at = models.DateTimeField(null=True, blank=True)
     grace_3_day_notice_sent_at = models.DateTimeField(null=True, blank=True)
     grace_1_day_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    # The last grace period's start and end (with staff extensions), kept after it ends: one
+    # grace period per 30 days (PRODUCT.md, compliance; ``compliance.grace_period_for``).
+    last_grace_started_at = models.DateTimeField(null=True, blank=True)
+    last_grace_ends_at = models.DateTimeField(null=True, blank=True)
     storage_bytes = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

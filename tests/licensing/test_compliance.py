@@ -216,3 +216,95 @@ def test_a_trial_over_its_licenses_that_went_free_then_bought_a_plan_gets_a_fres
         row = state_of(account)
         assert row.state == "grace"
         assert row.grace_period_ends_at > timezone.now() + timedelta(days=13)
+
+
+# --- One grace period per 30 days (PRODUCT.md, compliance) ----------------------------------
+
+
+def _extra_user(account):
+    return TrackedUser.objects.filter(account=account).order_by("-pk").first()
+
+
+def test_an_expired_grace_period_does_not_restart_by_do_not_track_and_track_again(make_agent, client):
+    from licensing.services import tracked_user_do_not_track, tracked_user_track_again
+
+    account, admins, _ = over_by_one(make_agent)
+    started = state_of(account).over_since
+    actor = Actor.system("admin")
+    with time_machine.travel(state_of(account).grace_period_ends_at + timedelta(minutes=1), tick=False):
+        grace_periods_expire()
+        extra = _extra_user(account)
+        tracked_user_do_not_track(account=account, user_id=extra.pk, actor=actor)
+        assert state_of(account).state == "ok"  # under the licenses again: access returns
+    with time_machine.travel(state_of(account).updated_at + timedelta(seconds=1), tick=False):
+        tracked_user_track_again(account=account, user_id=extra.pk, actor=actor)
+        row = state_of(account)
+        assert (row.state, row.blocked_reason) == ("blocked", "grace_expired")
+        assert data_access_blocked(account=account)
+        client.force_login(admins[0])
+        page = client.get("/users/").content.decode()
+    assert "Data access is blocked" in page
+    assert "one grace period per 30 days" in page
+    assert f"{started + timedelta(days=30):%Y-%m-%d}" in page
+
+
+def test_going_over_again_within_30_days_continues_the_grace_periods_clock(make_agent):
+    from licensing.services import tracked_user_do_not_track, tracked_user_track_again
+
+    account, _, _ = over_by_one(make_agent)
+    first = state_of(account)
+    actor = Actor.system("admin")
+    extra = _extra_user(account)
+    with time_machine.travel(first.over_since + timedelta(days=3), tick=False):
+        tracked_user_do_not_track(account=account, user_id=extra.pk, actor=actor)
+        assert state_of(account).state == "ok"
+    with time_machine.travel(first.over_since + timedelta(days=5), tick=False):
+        tracked_user_track_again(account=account, user_id=extra.pk, actor=actor)
+        row = state_of(account)
+        assert row.state == "grace"
+        assert row.grace_period_ends_at == first.over_since + timedelta(days=14)
+    with time_machine.travel(first.over_since + timedelta(days=14, minutes=1), tick=False):
+        assert grace_periods_expire()[0] == 1
+
+
+def test_going_over_again_31_days_after_the_last_start_gets_a_fresh_grace_period(make_agent):
+    from licensing.services import tracked_user_do_not_track, tracked_user_track_again
+
+    account, _, _ = over_by_one(make_agent)
+    first = state_of(account)
+    actor = Actor.system("admin")
+    extra = _extra_user(account)
+    with time_machine.travel(first.grace_period_ends_at + timedelta(minutes=1), tick=False):
+        grace_periods_expire()
+        tracked_user_do_not_track(account=account, user_id=extra.pk, actor=actor)
+    later = first.over_since + timedelta(days=31)
+    with time_machine.travel(later, tick=False):
+        tracked_user_track_again(account=account, user_id=extra.pk, actor=actor)
+        row = state_of(account)
+        assert row.state == "grace"
+        assert row.grace_period_ends_at == later + timedelta(days=14)
+
+
+def test_staff_can_still_extend_a_grace_period_blocked_by_the_30_day_rule(make_agent):
+    from licensing.compliance import grace_period_extend
+    from licensing.services import tracked_user_do_not_track, tracked_user_track_again
+
+    account, _, _ = over_by_one(make_agent)
+    first = state_of(account)
+    actor = Actor.system("admin")
+    extra = _extra_user(account)
+    with time_machine.travel(first.grace_period_ends_at + timedelta(minutes=1), tick=False):
+        grace_periods_expire()
+        tracked_user_do_not_track(account=account, user_id=extra.pk, actor=actor)
+        tracked_user_track_again(account=account, user_id=extra.pk, actor=actor)
+        assert state_of(account).state == "blocked"
+        grace_period_extend(account=account, days=7, actor=Actor.system("staff"))
+        row = state_of(account)
+        assert row.state == "grace"
+        extended_end = row.grace_period_ends_at
+        assert extended_end > timezone.now() + timedelta(days=6)
+        # The extension belongs to this grace period: back under and over again keeps its end.
+        tracked_user_do_not_track(account=account, user_id=extra.pk, actor=actor)
+        tracked_user_track_again(account=account, user_id=extra.pk, actor=actor)
+        row = state_of(account)
+        assert (row.state, row.grace_period_ends_at) == ("grace", extended_end)
