@@ -1,8 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.mail import send_mail
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -10,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import services
 from accounts.decorators import admin_required
 from accounts.forms import AcceptInvitationForm, InvitationForm, SignupForm
+from accounts.mail import email_queue
 from accounts.models import Invitation, Membership
 
 
@@ -49,13 +48,13 @@ def members(request):
             form.add_error("email", str(error))
         else:
             link = settings.SITE_URL.rstrip("/") + reverse("accept_invitation", args=[token])
-            transaction.on_commit(lambda: send_mail(
-                f"You are invited to {request.account.name}",
-                f"{request.user.email} invited you to join {request.account.name} as "
+            email_queue(
+                subject=f"You are invited to {request.account.name}",
+                body=f"{request.user.email} invited you to join {request.account.name} as "
                 f"{invitation.get_role_display()}.\n\nAccept: {link}\n\n"
                 f"The link works for {services.INVITATION_DAYS} days.",
-                None, [invitation.email],
-            ))
+                recipients=[invitation.email],
+            )
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("members")
     context = {
