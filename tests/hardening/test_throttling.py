@@ -141,3 +141,20 @@ def test_the_staff_admin_login_is_throttled_too(client, axes_on):
     assert response.status_code == 429
     response = client.post("/admin/login/", {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_the_lockout_counts_every_spelling_of_one_email_as_one_login(client, axes_on, path):
+    """Issue 11, item 1: five wrong passwords under five spellings lock the login, and the right
+    password under yet another spelling is refused during the cooloff."""
+    user = UserFactory(email="kim@customer.example.com", is_staff=path.startswith("/admin"))
+    spellings = ["kim@customer.example.com", "KIM@customer.example.com", "kim@CUSTOMER.example.com",
+                 "Kim@Customer.Example.Com", " kim@customer.example.COM "]
+
+    def attempt(email, password):
+        return client.post(path, {"username": email, "password": password}, REMOTE_ADDR="203.0.113.7")
+
+    for spelling in spellings:
+        attempt(spelling, "wrong-password")
+    assert attempt("kIM@customer.example.com", PASSWORD).status_code == 429
+    assert attempt(user.email, PASSWORD).status_code == 429
