@@ -273,7 +273,12 @@ def cart_open(*, account, actor):
     """The account's open cart (no paid order yet), made on first use. Admins share it."""
     cart = selectors.open_cart(account=account)
     if cart is None:
-        cart = Cart.objects.create(account=account, created_by=actor.user)
+        try:
+            with transaction.atomic():
+                cart = Cart.objects.create(account=account, created_by=actor.user)
+        except IntegrityError:
+            # Another click made it first (one open cart per account, by the database): use it.
+            cart = selectors.open_cart(account=account)
     return cart
 
 
@@ -403,6 +408,7 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
         if payment_method == PaymentMethod.INVOICE:
             order.state = OrderState.INVOICED
             order.save(update_fields=["state"])
+            _cart_close(cart)
             _subscription_apply(subscription=subscription, quote=quote, actor=actor, order=order)
             invoice_issue_for_order(order=order, actor=actor, paid=False)
             emails.send_order_confirmation(order=order)
@@ -441,6 +447,7 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
 
         order.state, order.paid_at, order.failure_reason = OrderState.PAID, timezone.now(), ""
         order.save(update_fields=["state", "paid_at", "failure_reason"])
+        _cart_close(cart)
         audit_record(
             account=account, actor=actor, kind="order.paid",
             summary=f"Order {order.pk} paid", after=_order_snapshot(order),
@@ -449,6 +456,12 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
         invoice_issue_for_order(order=order, actor=actor, paid=True)
         emails.send_order_confirmation(order=order)
     return CheckoutResult(order=order)
+
+
+def _cart_close(cart):
+    """The cart's order is paid or invoiced: the next purchase starts a new cart."""
+    cart.is_open = False
+    cart.save(update_fields=["is_open", "updated_at"])
 
 
 def _order_place(*, cart, quote, actor, idempotency_key):

@@ -213,8 +213,18 @@ class Cart(models.Model):
         null=True, blank=True, help_text="licenses after purchase; empty keeps the current count"
     )
     screen_details = models.BooleanField(default=False, help_text="add Screen Details")
+    # Open until its order is paid or invoiced. One open cart per account, held by the database:
+    # two simultaneous first clicks cannot make two carts (issue 11, item 7).
+    is_open = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(is_open=True), name="one_open_cart_per_account"
+            )
+        ]
 
     def __str__(self):
         return f"cart {self.pk} of {self.account}"

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from billing.models import Cart, Invoice, InvoiceState, Order, OrderState, Plan, Subscription
+from billing.models import Cart, Invoice, InvoiceState, Order, Plan, Subscription
 from billing.terms import TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
@@ -19,11 +19,7 @@ def legacy_plans():
 
 def open_cart(*, account):
     """The account's cart not yet paid (none, or its last attempt declined), if any."""
-    return (
-        Cart.objects.filter(account=account)
-        .exclude(order__state__in=[OrderState.PAID, OrderState.INVOICED, OrderState.PENDING])
-        .select_related("plan").order_by("-created_at").first()
-    )
+    return Cart.objects.filter(account=account, is_open=True).select_related("plan").first()
 
 
 def invoices_for(*, account):

@@ -243,3 +243,45 @@ def test_a_refused_update_leaves_no_cart_on_the_page(admin_client):
     admin_client.post("/cart/", {"licenses": 3})
     page = admin_client.get("/cart/").content.decode()
     assert 'id="cart-summary"' not in page and "Your cart is empty" not in page
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_first_clicks_make_one_cart():
+    """Issue 11, item 7: two "Update the cart" clicks at once made two carts, and the stale one
+    came back as the open cart after the other was paid."""
+    from billing.models import Cart
+
+    account, admin = make_account(plan="professional", licenses=10)
+    actor = Actor.for_user(admin)
+    barrier = threading.Barrier(8)
+    carts, errors = [], []
+
+    def click():
+        try:
+            barrier.wait()
+            carts.append(cart_open(account=account, actor=actor).pk)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(carts)) == 1 and Cart.objects.filter(account=account).count() == 1
+
+
+def test_a_paid_cart_is_closed_and_the_next_purchase_opens_a_new_one(paid_account, sandbox_gateway):
+    account, admin = paid_account
+    cart = _cart(account, admin)
+    paid = cart_checkout(account=account, cart_id=cart.pk, actor=Actor.for_user(admin),
+                         idempotency_key="k", card=GOOD_CARD)
+    assert paid.succeeded
+    cart.refresh_from_db()
+    assert cart.is_open is False
+    again = cart_open(account=account, actor=Actor.for_user(admin))
+    assert again.pk != cart.pk and again.is_open
