@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.throttling.PasswordResetThrottleMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
+    # Before any view: a query string with NUL or another control character is a 400.
+    "config.querystring.QueryStringValidationMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
