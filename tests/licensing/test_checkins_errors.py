@@ -90,9 +90,8 @@ def test_content_length_over_one_mib_is_413_before_reading(agent, client):
 
 @override_settings(AGENT_API_RATE_LIMIT=(2, 60))
 def test_rate_limit_is_429_with_retry_after(agent):
-    from django.core.cache import cache
-
     import time_machine
+    from django.core.cache import cache
 
     cache.clear()
     # The limit is a fixed window: the three requests must fall in one (a real clock may cross
