@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from billing.selectors import subscription_for
+from config.throttling import client_ip
 from licensing import services
 from licensing.compliance import compliance_view, licenses_of
 from licensing.identity import identity_of
@@ -296,10 +297,47 @@ def _check_rate(key):
         )
 
 
+def auth_failure_limit():
+    """(failed authentications, seconds) per client address: settings.AGENT_AUTH_FAILURE_LIMIT."""
+    return getattr(settings, "AGENT_AUTH_FAILURE_LIMIT", (20, 60))
+
+
+def _auth_failures_bucket(request):
+    _, window = auth_failure_limit()
+    address = client_ip(request) or "unknown"
+    return f"agent-auth-failures:{address}:{int(time.time() // window)}"
+
+
+def _refuse_a_guessing_address(request):
+    """Issue 11, item 8: past the limit of bad keys from one address in a window, every request
+    from it is refused (429) until the window ends, before any key is hashed or looked up: a
+    guesser gets no answer about any key, valid or not, and costs no database query."""
+    limit, window = auth_failure_limit()
+    if (cache.get(_auth_failures_bucket(request)) or 0) >= limit:
+        retry_after = max(1, math.ceil(window - (time.time() % window)))
+        raise ApiProblem(
+            429, "Too many requests",
+            f"Too many requests with an invalid agent key from this address: at most {limit} "
+            f"every {window} seconds. Check the key in the agent's configuration.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def _count_auth_failure(request):
+    _, window = auth_failure_limit()
+    bucket = _auth_failures_bucket(request)
+    cache.add(bucket, 0, timeout=window + 1)
+    try:
+        cache.incr(bucket)
+    except ValueError:  # expired between add and incr
+        cache.add(bucket, 1, timeout=window + 1)
+
+
 class AgentKeyAuth(HttpBearer):
     """Bearer agent key only: session cookies are never looked at (no CSRF, no session)."""
 
     def __call__(self, request):
+        _refuse_a_guessing_address(request)
         # The size limit is checked before anything reads the body.
         length = request.headers.get("Content-Length")
         if length and length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -309,6 +347,7 @@ class AgentKeyAuth(HttpBearer):
     def authenticate(self, request, token):
         key = services.agent_key_authenticate(secret=token.strip())
         if key is None:
+            _count_auth_failure(request)
             return None
         _check_rate(key)
         try:

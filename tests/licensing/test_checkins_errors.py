@@ -1,6 +1,7 @@
 """Every error of the agent API: status, problem+json body (RFC 9457)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
@@ -102,3 +103,33 @@ def test_rate_limit_is_429_with_retry_after(agent):
         response = agent.post([event("eva")])
     assert_problem(response, 429)
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+@override_settings(AGENT_AUTH_FAILURE_LIMIT=(20, 60))
+def test_bad_keys_are_throttled_per_address_before_any_key_is_looked_up(
+    agent, client, django_assert_num_queries,
+):
+    """Issue 11, item 8: 3,000 requests with invalid keys were all processed."""
+    import time_machine
+    from django.core.cache import cache
+
+    cache.clear()
+
+    def post(secret, ip):
+        return client.post(URL, {"events": [event("eva")]}, content_type="application/json",
+                           headers={"Authorization": f"Bearer {secret}"}, REMOTE_ADDR=ip)
+
+    with time_machine.travel(timezone.now().replace(second=5), tick=False):
+        for n in range(20):
+            assert_problem(post(f"ak_guess_{n}", "203.0.113.9"), 401)
+        with django_assert_num_queries(0):
+            refused = post("ak_guess_21", "203.0.113.9")
+        assert_problem(refused, 429)
+        assert 1 <= int(refused["Retry-After"]) <= 60
+        # The guessing address gets no answer about a real key either, until the window ends.
+        assert_problem(post(agent.secret, "203.0.113.9"), 429)
+        # Another address is not affected: its bad key is a 401, its good key works.
+        assert_problem(post("ak_wrong", "198.51.100.4"), 401)
+        assert post(agent.secret, "198.51.100.4").status_code == 200
+    with time_machine.travel(timezone.now().replace(second=5) + timedelta(minutes=1), tick=False):
+        assert post(agent.secret, "203.0.113.9").status_code == 200
