@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.template.loader import render_to_string
 
+from accounts.mail import email_queue
 from accounts.models import Role, User
 
 
@@ -45,3 +47,15 @@ class AcceptInvitationForm(forms.Form):
         password = self.cleaned_data["password"]
         password_validation.validate_password(password, User(email=self.email))
         return password
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, its email queued for the task cluster (accounts.mail) instead of
+    sent from inside the request: a slow or failing mailer never slows or fails the page (and
+    the page's timing tells nothing about whether the address has a login)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email,
+                  to_email, html_email_template_name=None):
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        email_queue(subject=subject, body=body, recipients=[to_email])

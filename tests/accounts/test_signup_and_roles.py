@@ -11,6 +11,13 @@ from tests.factories import PASSWORD, add_member
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _emails_leave_at_once(monkeypatch):
+    """These tests count the emails a request sends. Emails leave after the commit
+    (accounts.mail); the test's transaction never commits, so the callback runs at once here."""
+    monkeypatch.setattr("accounts.mail.transaction.on_commit", lambda callback, **kw: callback())
+
+
 def test_signup_creates_account_admin_and_14_day_professional_trial(client):
     response = client.post("/signup/", {
         "organisation": "Globex", "full_name": "Hank Scorpio",

@@ -15,6 +15,13 @@ from tests.hardening.test_csp import blocked_inline_code
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _emails_leave_at_once(monkeypatch):
+    """These tests count the emails a request sends. Emails leave after the commit
+    (accounts.mail); the test's transaction never commits, so the callback runs at once here."""
+    monkeypatch.setattr("accounts.mail.transaction.on_commit", lambda callback, **kw: callback())
+
+
 @pytest.fixture
 def axes_on(settings):
     settings.AXES_ENABLED = True
