@@ -65,6 +65,9 @@ class Account(models.Model):
     name = models.CharField("organisation", max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    agent_key_limit = models.PositiveIntegerField(
+        default=20, help_text="Active agent keys the account may have at once; staff may raise it."
+    )
 
     class Meta:
         ordering = ["name"]

@@ -51,10 +51,19 @@ def _hash(secret):
 
 
 def agent_key_create(*, account, name="", actor):
-    """A new agent key; returns (key, secret). The secret is shown once and only its hash kept."""
+    """A new agent key; returns (key, secret). The secret is shown once and only its hash kept.
+    Refused (ServiceError) when the account has ``Account.agent_key_limit`` active keys already."""
     prefix = secrets.token_hex(5)
     secret = f"{AGENT_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
+        # The account row is locked so that two creations at once cannot both pass the cap.
+        limit = Account.objects.select_for_update().values_list("agent_key_limit", flat=True).get(pk=account.pk)
+        active = AgentKey.objects.filter(account=account, revoked_at__isnull=True).count()
+        if active >= limit:
+            raise ServiceError(
+                f"This account has {active} active agent keys, its limit: revoke one you no longer "
+                "use, or ask support to raise the limit."
+            )
         key = AgentKey.objects.create(
             account=account, name=name[:80], prefix=prefix, key_hash=_hash(secret),
             created_by=actor.user,

@@ -33,10 +33,14 @@ def agents(request):
     form = AgentKeyForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
-        _key, new_secret = services.agent_key_create(
-            account=request.account, name=form.cleaned_data["name"], actor=Actor.for_user(request.user)
-        )
-        form = AgentKeyForm()
+        try:
+            _key, new_secret = services.agent_key_create(
+                account=request.account, name=form.cleaned_data["name"], actor=Actor.for_user(request.user)
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            form = AgentKeyForm()
     keys = AgentKey.objects.filter(account=request.account).order_by("-created_at")
     response = render(request, "licensing/agents.html", {"form": form, "keys": keys, "new_secret": new_secret})
     if new_secret:

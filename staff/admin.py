@@ -5,13 +5,16 @@ service the customer pages use, which writes the audit row.
 """
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.actors import Actor
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Account, AuditEntry, Membership
+from accounts.services import audit_record
 from billing.models import LicenseLedger, Subscription, SubscriptionState
 from licensing.models import AgentKey
 from staff.actions import ACCOUNT_ACTIONS
@@ -133,7 +136,8 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [SubscriptionInline, SupportPlanInline, MembersInline, AgentKeyInline]
     readonly_fields = ["name", "slug", "summary", "license_ledger", "recent_audit"]
-    fields = ["name", "slug", "summary", "license_ledger", "recent_audit"]
+    # agent_key_limit is the one field edited here (staff.change_staffaccount), audited below.
+    fields = ["name", "slug", "summary", "agent_key_limit", "license_ledger", "recent_audit"]
 
     class Media:
         css = {"all": ["staff/admin.css"]}
@@ -148,6 +152,17 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return accounts_with_metrics(super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            before = Account.objects.select_for_update().values_list("agent_key_limit", flat=True).get(pk=obj.pk)
+            Account.objects.filter(pk=obj.pk).update(agent_key_limit=obj.agent_key_limit)
+            if before != obj.agent_key_limit:
+                audit_record(
+                    account=obj, actor=Actor.for_user(request.user), kind="account.agent_key_limit_changed",
+                    summary=f"Agent key limit {before} -> {obj.agent_key_limit}",
+                    before={"agent_key_limit": before}, after={"agent_key_limit": obj.agent_key_limit},
+                )
 
     # --- columns -----------------------------------------------------------------------------
     @admin.display(ordering="subscription__plan__sort_order")
