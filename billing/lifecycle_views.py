@@ -109,7 +109,10 @@ def _quote(request, pk):
 
 @admin_required
 def quote_detail(request, pk):
-    return render(request, "billing/quote_detail.html", {"quote": _quote(request, pk)})
+    quote = _quote(request, pk)
+    return render(request, "billing/quote_detail.html", {
+        "quote": quote, "terms_seen": quotes.quote_terms_seen(quote),
+    })
 
 
 @admin_required
@@ -117,7 +120,8 @@ def quote_detail(request, pk):
 def quote_accept(request, pk):
     quote = _quote(request, pk)
     try:
-        quotes.quote_accept(quote=quote, actor=Actor.for_user(request.user))
+        quotes.quote_accept(quote=quote, actor=Actor.for_user(request.user),
+                            terms_seen=request.POST.get("terms_seen"))
     except ServiceError as error:
         messages.error(request, str(error))
     else:

@@ -129,12 +129,27 @@ def quote_set_terms(*, quote, actor, price_cents=None, discount_percent=None, pl
     return quote
 
 
-def quote_accept(*, quote, actor):
-    """The customer accepts the quoted terms (on the quote's page, or staff on their word)."""
+def quote_terms_seen(quote: Quote) -> str:
+    """The terms as the quote's page shows them (price, discount, plan, licenses): the page
+    carries them back so that accepting binds the customer to what they read."""
+    discount = "" if quote.quoted_discount_percent is None else f"{Decimal(quote.quoted_discount_percent):.2f}"
+    price = "" if quote.quoted_price_cents is None else str(quote.quoted_price_cents)
+    return f"{price}|{discount}|{quote.plan_id or ''}|{quote.licenses or ''}"
+
+
+def quote_accept(*, quote, actor, terms_seen: str | None = None):
+    """The customer accepts the quoted terms (on the quote's page, or staff on their word).
+
+    ``terms_seen`` (``quote_terms_seen`` of the page) refuses terms staff changed since."""
     with transaction.atomic():
         quote = _locked(quote)
         if quote.state != QuoteState.QUOTED:
             raise ServiceError("Only a quote with a price can be accepted.")
+        if terms_seen is not None and terms_seen != quote_terms_seen(quote):
+            raise ServiceError(
+                "Our team changed this quote since you saw it: read the new terms and accept "
+                "again if they suit you."
+            )
         before = _quote_snapshot(quote)
         quote.state = QuoteState.ACCEPTED
         quote.save(update_fields=["state", "updated_at"])
