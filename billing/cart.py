@@ -37,6 +37,7 @@ from billing.models import (
 from billing.selectors import has_past_due_invoice
 from billing.services import plan_for_purchase, subscription_snapshot
 from billing.subscriptions import license_ledger_record
+from billing.templatetags.money import cents as format_cents
 
 SCREEN_DETAILS = "screen_details"
 BILLING_PAGE = "/billing/"
@@ -105,10 +106,6 @@ FROZEN = (
     "(its answer was lost). Until it is settled the cart cannot change and cannot be paid another "
     "way: pay again with the same card to confirm it (you will not be charged twice)."
 )
-
-
-def _money(cents):
-    return f"${cents / 100:,.2f}"
 
 
 def discount_for(*, account):
@@ -304,7 +301,7 @@ def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
             raise ServiceError("This cart has already been paid.")
         doubt = payment_in_doubt(cart=cart)
         if doubt is not None:
-            raise ServiceError(FROZEN.format(amount=_money(doubt.amount_cents)))
+            raise ServiceError(FROZEN.format(amount=format_cents(doubt.amount_cents)))
         subscription = Subscription.objects.select_related("plan").get(account_id=cart.account_id)
         if plan is not None and plan.pk == subscription.plan_id and not starts_new_term(subscription):
             plan = None
@@ -391,7 +388,7 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
         if doubt is not None and (
             payment_method != PaymentMethod.CARD or quote.total_cents != doubt.amount_cents
         ):
-            raise ServiceError(FROZEN.format(amount=_money(doubt.amount_cents)))
+            raise ServiceError(FROZEN.format(amount=format_cents(doubt.amount_cents)))
         if payment_method == PaymentMethod.INVOICE and not invoice_eligible(account=account):
             raise ServiceError(
                 "Paying by invoice is for accounts our staff have approved: pay by card, or contact us."
