@@ -21,3 +21,7 @@ class BillingConfig(AppConfig):
         register_job("send_billing_notices", "billing.tasks.send_billing_notices", Schedule.DAILY)
         register_job("mark_invoices_past_due", "billing.tasks.mark_invoices_past_due", Schedule.DAILY)
         register_job("renew_subscriptions", "billing.tasks.renew_subscriptions", Schedule.DAILY)
+        # Payments (billing/payments.py): attempts whose answer never came are settled by asking
+        # the gateway; renewal invoices are charged to the card on file on the dunning schedule.
+        register_job("reconcile_payments", "billing.tasks.reconcile_payments", Schedule.MINUTES, minutes=5)
+        register_job("collect_invoices", "billing.tasks.collect_invoices", Schedule.HOURLY)

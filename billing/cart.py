@@ -13,15 +13,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import emails, pricing, selectors
-from billing.gateways import ChargeState, get_gateway
-from billing.hooks import subscription_changed
-from billing.invoices import invoice_issue_for_order
+from billing import payments, pricing, selectors
 from billing.models import (
     AddOn,
     BillingProfile,
     Cart,
-    LicenseEvent,
     Order,
     OrderKind,
     OrderLine,
@@ -31,12 +27,10 @@ from billing.models import (
     Plan,
     SalesChannel,
     Subscription,
-    SubscriptionAddOn,
     SubscriptionState,
 )
 from billing.selectors import has_past_due_invoice
-from billing.services import plan_for_purchase, subscription_snapshot
-from billing.subscriptions import license_ledger_record
+from billing.services import plan_for_purchase
 from billing.templatetags.money import cents as format_cents
 
 SCREEN_DETAILS = "screen_details"
@@ -83,22 +77,23 @@ def cart_fingerprint(quote):
     parts = [quote.plan.code, str(quote.licenses), str(quote.total_cents)]
     parts += [
         "|".join(map(str, (line.description, line.quantity, line.unit_price_cents, line.days,
-                           line.term_days, line.discount_percent, line.amount_cents)))
+                           line.term_days, f"{Decimal(line.discount_percent):.2f}", line.amount_cents)))
         for line in quote.lines
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def payment_in_doubt(*, cart):
-    """The cart's last card payment whose outcome is unknown (the gateway's answer was lost), if
-    no later attempt settled it. While there is one the cart is frozen: it cannot change, be paid
+    """The cart's last card payment whose money may still move (pending, outcome unknown, waiting
+    for 3-D Secure) or that staff must review, if no later attempt settled it. While there is one the cart is frozen: it cannot change, be paid
     by invoice, or be paid for another amount; repeating the payment asks the gateway with the
     same key for the same amount, which returns the first charge if it was made."""
     order = Order.objects.filter(cart=cart).first()
     if order is None or order.state in (OrderState.PAID, OrderState.INVOICED):
         return None
     last = order.payments.order_by("-pk").first()
-    return last if last is not None and last.state == PaymentState.UNKNOWN else None
+    frozen = (PaymentState.PENDING, PaymentState.UNKNOWN, PaymentState.REQUIRES_ACTION, PaymentState.REVIEW)
+    return last if last is not None and last.state in frozen else None
 
 
 FROZEN = (
@@ -297,11 +292,11 @@ def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
             raise ServiceError(f"Unknown plan {plan_code!r}.")
     with transaction.atomic():
         cart = Cart.objects.select_for_update().get(pk=cart.pk)
-        if hasattr(cart, "order") and cart.order.state != OrderState.FAILED:
-            raise ServiceError("This cart has already been paid.")
         doubt = payment_in_doubt(cart=cart)
         if doubt is not None:
             raise ServiceError(FROZEN.format(amount=format_cents(doubt.amount_cents)))
+        if hasattr(cart, "order") and cart.order.state in (OrderState.PAID, OrderState.INVOICED):
+            raise ServiceError("This cart has already been paid.")
         subscription = Subscription.objects.select_related("plan").get(account_id=cart.account_id)
         if plan is not None and plan.pk == subscription.plan_id and not starts_new_term(subscription):
             plan = None
@@ -320,54 +315,79 @@ def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
 class CheckoutResult:
     order: Order
     replayed: bool = False
+    payment: Payment | None = None
 
     @property
     def succeeded(self):
         return self.order.state in (OrderState.PAID, OrderState.INVOICED)
 
     @property
+    def needs_authentication(self):
+        return self.payment is not None and self.payment.state == PaymentState.REQUIRES_ACTION
+
+    @property
     def error(self):
-        return "" if self.succeeded else self.order.failure_reason
-
-
-def _gateway_key(order):
-    """The gateway's idempotency key for this payment attempt. It only moves on after a
-    definitive decline: after a processing error or a timeout (outcome unknown) the retry reuses
-    it, so a charge that did go through is returned by the gateway, not made again.
-
-    It names the cart, not the order: the order is created in the same transaction as the
-    charge, so a process killed between the gateway's answer and the commit loses the order,
-    and the retry's new order (a new id on PostgreSQL) must still ask with the same key."""
-    declined = order.payments.filter(state=PaymentState.DECLINED).count()
-    return f"cart-{order.cart_id}-attempt-{declined + 1}"
+        if self.succeeded:
+            return ""
+        if self.payment is not None and self.payment.is_open:
+            return self.payment.message or FROZEN.format(amount=format_cents(self.payment.amount_cents))
+        return self.order.failure_reason
 
 
 def _order_snapshot(order):
     return {"order": order.pk, "state": order.state, "total_cents": order.total_cents}
 
 
-def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=PaymentMethod.CARD,
-                  card="", expected_total_cents=None, expected_fingerprint=None):
-    """Pays the cart: one confirmed step that never charges twice.
+def purchase_snapshot(quote):
+    """What the order sets when paid (``Order.purchase``), from the quote the Admin confirmed."""
+    return {
+        "plan": quote.plan.code, "licenses": quote.licenses,
+        "addons": sorted(addon.code for addon in quote.addons),
+        "new_addons": sorted(addon.code for addon in quote.new_addons),
+        "starts_new_term": quote.starts_new_term,
+        "term_start": quote.term_start.isoformat(), "term_end": quote.term_end.isoformat(),
+    }
 
-    The cart row is locked first, then the subscription row; one order per cart and one per
-    idempotency key are database constraints. A replay (the same key, or the same cart once
-    paid) returns the first order without charging again. The subscription changes only after
-    the payment succeeded; a declined card leaves it as it was and the order says why.
+
+def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=PaymentMethod.CARD,
+                  card="", use_card_on_file=False, expected_total_cents=None, expected_fingerprint=None):
+    """Pays the cart: placed, then paid, then applied (billing.payments), never charged twice.
+
+    ``card``: the card the customer entered (a confirmed SetupIntent id with Stripe, a test card
+    number with the sandbox), saved as the card on file first; or ``use_card_on_file``.
+    Transaction 1 (the cart row, then the subscription row, locked for milliseconds) checks every
+    rule, places the order and commits a pending payment attempt; the gateway is called with no
+    transaction open; transaction 2 books the outcome and, on success only, applies the purchase
+    and issues the invoice. A replay (the same key, or the same cart once placed) returns the
+    first order without charging again. While an attempt's outcome is unknown the cart is frozen:
+    confirming again asks the gateway about that attempt instead of charging another.
     """
     idempotency_key = (idempotency_key or "").strip()[:64]
     if not idempotency_key:
         raise ServiceError("This form has expired: reload the cart and confirm again.")
+    if not Cart.objects.filter(pk=cart_id, account=account).exists():
+        raise ServiceError("This cart does not exist any more: reload the cart.")
+    paying_by_card = payment_method == PaymentMethod.CARD
+    replay = Order.objects.filter(account=account, idempotency_key=idempotency_key).first()
+    if paying_by_card and card.strip() and not use_card_on_file and replay is None:
+        # The card is saved at the processor before the order: its own short step, no lock held.
+        payments.card_save(account=account, actor=actor, setup=card.strip())
+        use_card_on_file = True
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(pk=cart_id, account=account).first()
         if cart is None:
             raise ServiceError("This cart does not exist any more: reload the cart.")
         replay = (
             Order.objects.filter(account=account, idempotency_key=idempotency_key).first()
-            or Order.objects.filter(cart=cart).exclude(state=OrderState.FAILED).first()
+            or Order.objects.filter(cart=cart, state__in=[OrderState.PAID, OrderState.INVOICED]).first()
+            # An attempt just made, on its way to the gateway (a double click, a second tab):
+            # its page says what happens. An older one (its worker died) is retried below.
+            or Order.objects.filter(cart=cart, state=OrderState.PENDING,
+                                    payments__state=PaymentState.PENDING,
+                                    payments__created_at__gt=timezone.now() - payments.reconcile_after()).first()
         )
         if replay is not None:
-            return CheckoutResult(order=replay, replayed=True)
+            return CheckoutResult(order=replay, replayed=True, payment=payments.open_payment(order=replay))
 
         subscription = (
             Subscription.objects.select_for_update(of=("self",)).select_related("plan")
@@ -379,14 +399,16 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
                 "The total changed since the cart was shown (prices, your discount or your "
                 "subscription changed). Check the new total and confirm again."
             )
-        if expected_fingerprint is not None and expected_fingerprint != cart_fingerprint(quote):
+        fingerprint = cart_fingerprint(quote)
+        if expected_fingerprint is not None and expected_fingerprint != fingerprint:
             raise ServiceError(
                 "Your cart changed since you saw it (in another window, or by another Admin). "
                 "Check what it holds now and confirm again."
             )
         doubt = payment_in_doubt(cart=cart)
         if doubt is not None and (
-            payment_method != PaymentMethod.CARD or quote.total_cents != doubt.amount_cents
+            not paying_by_card or quote.total_cents != doubt.amount_cents
+            or doubt.state == PaymentState.REVIEW
         ):
             raise ServiceError(FROZEN.format(amount=format_cents(doubt.amount_cents)))
         if payment_method == PaymentMethod.INVOICE and not invoice_eligible(account=account):
@@ -398,67 +420,31 @@ def cart_checkout(*, account, cart_id, actor, idempotency_key, payment_method=Pa
                 "An invoice of this account is past due: pay it first (Billing page), then buy on "
                 "invoice again, or pay this cart by card."
             )
-        if payment_method == PaymentMethod.CARD and quote.total_cents > 0 and not card.strip():
+        profile = BillingProfile.objects.filter(account=account).first()
+        if paying_by_card and quote.total_cents > 0 and doubt is None and (
+            not use_card_on_file or profile is None or not profile.has_card
+        ):
             raise ServiceError("Enter the card to charge.")
 
-        order = _order_place(cart=cart, quote=quote, actor=actor, idempotency_key=idempotency_key)
-        if payment_method == PaymentMethod.INVOICE:
-            order.state = OrderState.INVOICED
-            order.save(update_fields=["state"])
-            _cart_close(cart)
-            _subscription_apply(subscription=subscription, quote=quote, actor=actor, order=order)
-            invoice_issue_for_order(order=order, actor=actor, paid=False)
-            emails.send_order_confirmation(order=order)
-            return CheckoutResult(order=order)
-
-        if quote.total_cents > 0:
-            gateway = get_gateway()
-            result = gateway.charge(
-                amount_cents=quote.total_cents, card=card.strip(),
-                idempotency_key=_gateway_key(order),
-                description=f"Order {order.pk} of {account.name}",
-                metadata={"order": str(order.pk), "account": account.slug},
-            )
-            payment = Payment.objects.create(
-                order=order, gateway=gateway.name, reference=result.reference,
-                amount_cents=quote.total_cents,
-                state=PaymentState.UNKNOWN if result.outcome_unknown else result.state,
-                message=result.message[:300],
-            )
-            audit_record(
-                account=account, actor=actor, kind=f"payment.{result.state}",
-                summary=f"{gateway.name} payment of order {order.pk}: {result.state}",
-                after={"order": order.pk, "payment": payment.pk, "reference": result.reference,
-                       "amount_cents": payment.amount_cents, "message": result.message},
-            )
-            if result.state != ChargeState.SUCCEEDED:
-                order.state, order.failure_reason = OrderState.FAILED, result.message[:300]
-                order.save(update_fields=["state", "failure_reason"])
-                audit_record(
-                    account=account, actor=actor, kind="order.payment_failed",
-                    summary=f"Order {order.pk} not paid: {result.message}",
-                    after=_order_snapshot(order),
-                )
-                emails.send_payment_failed(order=order, message=result.message)
+        if doubt is not None:
+            order, payment = doubt.order, doubt
+        else:
+            order = _order_place(cart=cart, quote=quote, actor=actor, idempotency_key=idempotency_key)
+            if payment_method == PaymentMethod.INVOICE or quote.total_cents == 0:
+                payments.order_fulfil(order=order, actor=actor,
+                                      paid=payment_method != PaymentMethod.INVOICE)
                 return CheckoutResult(order=order)
-
-        order.state, order.paid_at, order.failure_reason = OrderState.PAID, timezone.now(), ""
-        order.save(update_fields=["state", "paid_at", "failure_reason"])
-        _cart_close(cart)
-        audit_record(
-            account=account, actor=actor, kind="order.paid",
-            summary=f"Order {order.pk} paid", after=_order_snapshot(order),
-        )
-        _subscription_apply(subscription=subscription, quote=quote, actor=actor, order=order)
-        invoice_issue_for_order(order=order, actor=actor, paid=True)
-        emails.send_order_confirmation(order=order)
-    return CheckoutResult(order=order)
-
-
-def _cart_close(cart):
-    """The cart's order is paid or invoiced: the next purchase starts a new cart."""
-    cart.is_open = False
-    cart.save(update_fields=["is_open", "updated_at"])
+            payment = payments.payment_open(
+                order=order, amount_cents=quote.total_cents, fingerprint=fingerprint,
+                payment_method=profile.card_payment_method,
+            )
+    # Transaction 1 committed: the attempt exists before any money moves. No lock is held now.
+    if doubt is not None:
+        payment = payments.payment_retry(payment=payment, actor=actor)
+    else:
+        payment = payments.payment_run(payment=payment, actor=actor)
+    order.refresh_from_db()
+    return CheckoutResult(order=order, payment=payment)
 
 
 def _order_place(*, cart, quote, actor, idempotency_key):
@@ -479,6 +465,7 @@ def _order_place(*, cart, quote, actor, idempotency_key):
     except IntegrityError:
         # Only reachable without the cart lock (SQLite runs writers one at a time anyway).
         raise ServiceError("This cart is being paid in another window: reload the page.") from None
+    order.purchase = purchase_snapshot(quote)
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order, description=line.description, plan_code=line.plan_code,
@@ -489,38 +476,10 @@ def _order_place(*, cart, quote, actor, idempotency_key):
         for i, line in enumerate(quote.lines)
     )
     order.total_cents = quote.total_cents
-    order.save(update_fields=["total_cents"])
+    order.save(update_fields=["total_cents", "purchase"])
     audit_record(
         account=order.account, actor=actor, kind="order.placed",
         summary=f"Order {order.pk} placed: {len(quote.lines)} lines",
         after={**_order_snapshot(order), "lines": [line.description for line in quote.lines]},
     )
     return order
-
-
-def _subscription_apply(*, subscription, quote, actor, order):
-    """The purchase takes effect: plan, licenses and add-ons together (the add-ons' quantity is
-    the licenses, so they follow in the same transaction), a new term when starting one."""
-    before = subscription_snapshot(subscription)
-    subscription.plan, subscription.licenses = quote.plan, quote.licenses
-    fields = ["plan", "licenses", "updated_at"]
-    if quote.starts_new_term:
-        subscription.term_start, subscription.term_end = quote.term_start, quote.term_end
-        subscription.state = SubscriptionState.ACTIVE
-        fields += ["term_start", "term_end", "state"]
-        SubscriptionAddOn.objects.filter(subscription=subscription).exclude(
-            addon__in=quote.addons
-        ).delete()
-    for addon in quote.new_addons:
-        SubscriptionAddOn.objects.get_or_create(subscription=subscription, addon=addon)
-    subscription.save(update_fields=fields)
-    after = subscription_snapshot(subscription)
-    after["addons"] = sorted(addon.code for addon in quote.addons)
-    audit_record(
-        account=subscription.account, actor=actor, kind="subscription.purchased",
-        summary=f"Order {order.pk}: {quote.plan.name} x {quote.licenses}", before=before, after=after,
-    )
-    license_ledger_record(
-        subscription=subscription, event=LicenseEvent.PURCHASE, actor=actor, order=order
-    )
-    subscription_changed.send(sender=Subscription, account=subscription.account, actor=actor)

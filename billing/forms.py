@@ -38,15 +38,27 @@ class CheckoutForm(forms.Form):
         choices=[(PaymentMethod.CARD, "Card"), (PaymentMethod.INVOICE, "Invoice (net 30: check, wire, direct deposit)")],
         initial=PaymentMethod.CARD,
     )
+    use_card_on_file = forms.BooleanField(required=False, label="Pay with the card on file")
+    # The sandbox: a test card number typed here. Stripe: the confirmed SetupIntent of the card
+    # Element, filled in by static/js/card.js (the number itself never reaches our server).
     card = forms.CharField(
-        label="Card", required=False, max_length=100,
-        help_text="Card number (the sandbox test cards are listed beside this form) or a Stripe payment method id.",
+        label="Card number", required=False, max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
 
     @staticmethod
     def new_key():
         return uuid.uuid4().hex
+
+
+class CardForm(forms.Form):
+    """A card entered to be saved (replacing the card on file) or to pay an open invoice."""
+
+    use_card_on_file = forms.BooleanField(required=False, label="Pay with the card on file")
+    card = forms.CharField(
+        label="Card number", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
 
 
 def load_catalogue():

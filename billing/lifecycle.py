@@ -45,6 +45,7 @@ from billing.models import (
     SubscriptionAddOn,
     SubscriptionState,
 )
+from billing.payments import invoice_collection_start
 from billing.pricing import addon_yearly_unit_cents, line_amount_cents, yearly_unit_cents
 from billing.selectors import has_past_due_invoice
 from billing.services import subscription_snapshot
@@ -614,6 +615,7 @@ def subscription_renew(*, subscription, actor, today=None):
             line.order = order
         OrderLine.objects.bulk_create(lines)
         invoice = invoice_issue(order=order, actor=actor)
+        invoice_collection_start(invoice=invoice)
         audit_record(
             account=subscription.account, actor=actor, kind="subscription.renewed",
             summary=(

@@ -167,6 +167,14 @@ class BillingProfile(models.Model):
     invoice_eligible = models.BooleanField(
         default=False, help_text="may pay by invoice (net 30): check, wire, direct deposit"
     )
+    # The card on file, kept by the processor: we keep its id and what the customer sees.
+    gateway_customer = models.CharField(max_length=60, blank=True, help_text="cus_... at the gateway")
+    card_payment_method = models.CharField(max_length=100, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_saved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -178,6 +186,16 @@ class BillingProfile(models.Model):
 
     def __str__(self):
         return f"billing of {self.account}"
+
+    @property
+    def has_card(self):
+        return bool(self.card_payment_method)
+
+    @property
+    def card_label(self):
+        if not self.has_card:
+            return ""
+        return f"{self.card_brand.title()} ending {self.card_last4}, expires {self.card_exp_month:02d}/{self.card_exp_year}"
 
 
 class ScheduledChange(models.Model):
@@ -269,6 +287,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
+    # What the purchase sets when it is paid (plan, licenses, add-ons, a new term): written when
+    # the order is placed, applied once when its payment succeeds (billing.payments).
+    purchase = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -310,26 +331,118 @@ class OrderLine(models.Model):
 
 
 class PaymentState(models.TextChoices):
+    """A payment attempt's states (docs/billing.md, "Payment attempts", has the transitions)."""
+
+    # Committed before any money moves; the gateway has not answered yet.
+    PENDING = "pending", "Pending"
+    # The bank asks the cardholder to authenticate (3-D Secure) before it charges.
+    REQUIRES_ACTION = "requires_action", "Needs authentication"
     SUCCEEDED = "succeeded", "Succeeded"
     DECLINED = "declined", "Declined"
+    # Not charged: a processing error, an authentication that failed or was abandoned.
     FAILED = "failed", "Failed"
     # The gateway's answer was lost after the request left (a timeout): it may have charged.
     UNKNOWN = "unknown", "Outcome unknown"
+    # The gateway charged an amount other than the attempt's: never booked as paid; staff review.
+    REVIEW = "review", "Amount differs: staff review"
+
+
+# The attempt is settled: its state never changes again (refunds and disputes are recorded beside).
+PAYMENT_SETTLED = (PaymentState.SUCCEEDED, PaymentState.DECLINED, PaymentState.FAILED, PaymentState.REVIEW)
+# The money may still move: the order's cart is frozen, no other attempt starts.
+PAYMENT_OPEN = (PaymentState.PENDING, PaymentState.REQUIRES_ACTION, PaymentState.UNKNOWN)
 
 
 class Payment(models.Model):
-    """One charge attempt at the gateway, with the gateway's reference."""
+    """One payment attempt: committed (``pending``) before the gateway is called, so that a lost
+    answer, a killed worker or a missed webhook is found again by its ``key`` and settled once
+    (``billing.payments``). ``key`` is the gateway's idempotency key, bound to this attempt's
+    amount: another amount is another attempt."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     gateway = models.CharField(max_length=20)
-    reference = models.CharField(max_length=100, blank=True)
+    key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="the gateway's id (pi_...)")
     amount_cents = models.BigIntegerField()
-    state = models.CharField(max_length=10, choices=PaymentState.choices)
+    currency = models.CharField(max_length=3, default="usd")
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="the lines confirmed")
+    payment_method = models.CharField(max_length=100, blank=True, help_text="the card charged")
+    off_session = models.BooleanField(default=False, help_text="charged with no customer present")
+    state = models.CharField(max_length=16, choices=PaymentState.choices)
     message = models.CharField(max_length=300, blank=True)
+    # Where the customer authenticates a 3-D Secure charge (stripe.js confirmCardPayment).
+    client_secret = models.CharField(max_length=200, blank=True)
+    charged_cents = models.BigIntegerField(null=True, blank=True, help_text="what the gateway says")
+    refunded_cents = models.BigIntegerField(default=0)
+    disputed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"])]
+        constraints = [
+            # At most one attempt of an order whose money may still move.
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(state__in=["pending", "requires_action", "unknown"]),
+                name="one_open_payment_per_order",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.gateway} {self.reference} {self.state}"
+
+    @property
+    def is_open(self):
+        return self.state in PAYMENT_OPEN
+
+
+class SandboxCharge(models.Model):
+    """The sandbox gateway's memory, in the database like a real processor's: every worker sees
+    every charge, so a retry on another worker returns the first outcome instead of charging."""
+
+    key = models.CharField(max_length=80, unique=True)
+    reference = models.CharField(max_length=40, unique=True)
+    amount_cents = models.BigIntegerField()
+    card_last4 = models.CharField(max_length=4)
+    customer = models.CharField(max_length=60, blank=True)
+    off_session = models.BooleanField(default=False)
+    # succeeded | declined | failed | requires_action | canceled (ChargeState)
+    state = models.CharField(max_length=16)
+    message = models.CharField(max_length=300, blank=True)
+    lost_answer = models.BooleanField(default=False, help_text="charged, then the answer was lost")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.reference} {self.state}"
+
+
+class SandboxCard(models.Model):
+    """A card saved at the sandbox "processor": the number stays here, our billing keeps only
+    the id, the brand and the last four digits, as with Stripe."""
+
+    id = models.CharField(max_length=40, primary_key=True)
+    number = models.CharField(max_length=19)
+    customer = models.CharField(max_length=60)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class GatewayEvent(models.Model):
+    """A webhook event from the gateway, stored once by its id before it is processed; processing
+    is idempotent and order-independent (``billing.payments.gateway_event_process``)."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=80)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.kind} {self.event_id}"
 
 
 class InvoiceState(models.TextChoices):
@@ -371,6 +484,10 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Collection from the card on file (renewals): attempts made, and when the next is due
+    # (billing.payments.DUNNING_DAYS). Empty: not collected automatically.
+    collection_attempts = models.PositiveSmallIntegerField(default=0)
+    next_collection_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         permissions = [

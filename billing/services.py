@@ -6,19 +6,8 @@ from django.utils import timezone
 from accounts.services import ServiceError, audit_record
 from billing.hooks import subscription_changed
 from billing.models import LicenseEvent, Plan, Subscription, SubscriptionState
-from billing.subscriptions import license_ledger_record
+from billing.subscriptions import license_ledger_record, subscription_snapshot  # noqa: F401
 from billing.terms import TERM, TRIAL_DAYS, TRIAL_LICENSES, TRIAL_PLAN_CODE  # noqa: F401
-
-
-def subscription_snapshot(subscription):
-    """The fields an audit row records before and after a subscription change."""
-    return {
-        "plan": subscription.plan.code,
-        "licenses": subscription.licenses,
-        "state": subscription.state,
-        "term_start": subscription.term_start.isoformat() if subscription.term_start else None,
-        "term_end": subscription.term_end.isoformat() if subscription.term_end else None,
-    }
 
 
 def plan_for_purchase(*, plan_code, licenses):

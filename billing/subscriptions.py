@@ -8,18 +8,34 @@ an invoice is past due; active, or cancelled at term end, once none is). The inv
 the lifecycle both call it; living here, below both, it leaves no import cycle in billing.
 """
 
+from datetime import date
+
 from django.db import transaction
 
 from accounts.services import audit_record
 from billing.hooks import subscription_changed
 from billing.models import (
+    AddOn,
     LicenseEvent,
     LicenseLedger,
+    Plan,
     ScheduledChange,
     Subscription,
+    SubscriptionAddOn,
     SubscriptionState,
 )
 from billing.selectors import has_past_due_invoice
+
+
+def subscription_snapshot(subscription):
+    """The fields an audit row records before and after a subscription change."""
+    return {
+        "plan": subscription.plan.code,
+        "licenses": subscription.licenses,
+        "state": subscription.state,
+        "term_start": subscription.term_start.isoformat() if subscription.term_start else None,
+        "term_end": subscription.term_end.isoformat() if subscription.term_end else None,
+    }
 
 
 def notify_subscription_changed(subscription, actor):
@@ -90,3 +106,36 @@ def license_ledger_record(*, subscription, event, actor, order=None, change=None
         licenses_at_next_renewal=next_renewal, plan_code=subscription.plan.code, order=order,
         actor_label=actor.label[:200],
     )
+
+
+def subscription_purchase_apply(*, subscription, purchase, actor, order):
+    """A paid (or invoiced) purchase takes effect: plan, licenses and add-ons together (the
+    add-ons' quantity is the licenses, so they follow in the same transaction), a new term when
+    it starts one. ``purchase`` is what the order recorded when it was placed (``Order.purchase``):
+    the payment that succeeds later applies exactly what was priced and confirmed."""
+    before = subscription_snapshot(subscription)
+    plan = Plan.objects.get(code=purchase["plan"])
+    addons = list(AddOn.objects.filter(code__in=purchase["addons"]))
+    subscription.plan, subscription.licenses = plan, purchase["licenses"]
+    fields = ["plan", "licenses", "updated_at"]
+    if purchase["starts_new_term"]:
+        subscription.term_start = date.fromisoformat(purchase["term_start"])
+        subscription.term_end = date.fromisoformat(purchase["term_end"])
+        subscription.state = SubscriptionState.ACTIVE
+        fields += ["term_start", "term_end", "state"]
+        SubscriptionAddOn.objects.filter(subscription=subscription).exclude(addon__in=addons).delete()
+    for addon in addons:
+        if addon.code in purchase["new_addons"]:
+            SubscriptionAddOn.objects.get_or_create(subscription=subscription, addon=addon)
+    subscription.save(update_fields=fields)
+    after = subscription_snapshot(subscription)
+    after["addons"] = sorted(purchase["addons"])
+    audit_record(
+        account=subscription.account, actor=actor, kind="subscription.purchased",
+        summary=f"Order {order.pk}: {plan.name} x {subscription.licenses}", before=before, after=after,
+    )
+    license_ledger_record(
+        subscription=subscription, event=LicenseEvent.PURCHASE, actor=actor, order=order
+    )
+    subscription_changed.send(sender=Subscription, account=subscription.account, actor=actor)
+    return subscription

@@ -2,7 +2,7 @@
 Each is also a management command of the same name (billing/management/commands/)."""
 
 from accounts.actors import Actor
-from billing import lifecycle
+from billing import lifecycle, payments
 
 
 def expire_trials():
@@ -19,3 +19,11 @@ def mark_invoices_past_due():
 
 def renew_subscriptions():
     return lifecycle.subscriptions_renew(actor=Actor.job("renew_subscriptions"))
+
+
+def reconcile_payments():
+    return payments.payments_reconcile(actor=Actor.job("reconcile_payments"))
+
+
+def collect_invoices():
+    return payments.invoices_collect(actor=Actor.job("collect_invoices"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import lifecycle_views, views
+from billing import lifecycle_views, payment_views, views
 
 urlpatterns = [
     path("cart/", views.cart, name="cart"),
@@ -8,6 +8,13 @@ urlpatterns = [
     path("billing/", views.billing, name="billing"),
     path("billing/orders/<int:order_id>/", views.order, name="order"),
     path("billing/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    # Paying (billing/payment_views.py): attempts, 3-D Secure, the card on file, open invoices.
+    path("billing/invoices/<int:invoice_id>/pay/", payment_views.invoice_pay, name="invoice_pay"),
+    path("billing/payments/<int:payment_id>/", payment_views.payment, name="payment"),
+    path("billing/payments/<int:payment_id>/confirm/", payment_views.payment_confirm, name="payment_confirm"),
+    path("billing/payments/<int:payment_id>/cancel/", payment_views.payment_cancel, name="payment_cancel"),
+    path("billing/card/", payment_views.card, name="billing_card"),
+    path("billing/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
     # The subscription's lifecycle (billing/lifecycle_views.py): renewal changes and quotes.
     path("billing/schedule/", lifecycle_views.schedule_change, name="billing_schedule_change"),
     path("billing/schedule/cancel/", lifecycle_views.schedule_cancellation,

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -9,20 +8,8 @@ from accounts.services import ServiceError
 from billing import cart as carts
 from billing import selectors
 from billing.forms import KEEP_PLAN, CartForm, CheckoutForm, load_catalogue
-from billing.gateways import sandbox
 from billing.models import BillingProfile, Cart, Invoice, Order, OrderState
-
-
-def _sandbox_cards():
-    """(number in groups of four, what happens) of every sandbox test card, read from the
-    gateway's own tables; empty unless the sandbox gateway is on."""
-    if settings.PAYMENT_GATEWAY != "sandbox":
-        return []
-    outcomes = [(number, "The payment goes through.") for number in sorted(sandbox.SUCCESS_CARDS)]
-    for table in (sandbox.DECLINED_CARDS, sandbox.FAILING_CARDS, sandbox.CHARGED_THEN_TIMEOUT_CARDS):
-        outcomes += sorted(table.items())
-    return [(" ".join(number[i:i + 4] for i in range(0, len(number), 4)), outcome)
-            for number, outcome in outcomes]
+from billing.payment_views import card_context, payment_next
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
@@ -82,7 +69,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
         "cart_addons": [a for a in addons if a.sales_channel == "cart"],
         "staff_addons": [a for a in addons if a.sales_channel == "staff"],
         "current_addon_codes": {a.code for a in current_addons},
-        "sandbox_cards": _sandbox_cards(),
+        **(card_context(account) if quote is not None else {}),
     }, status=status)
 
 
@@ -125,6 +112,7 @@ def checkout(request):
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 payment_method=form.cleaned_data["payment_method"],
                 card=form.cleaned_data["card"],
+                use_card_on_file=form.cleaned_data["use_card_on_file"],
                 expected_total_cents=form.cleaned_data["expected_total_cents"],
                 expected_fingerprint=form.cleaned_data["expected_fingerprint"] or None,
             )
@@ -135,6 +123,9 @@ def checkout(request):
                 if not result.replayed:
                     messages.success(request, f"Thank you: order {result.order.pk} is confirmed.")
                 return redirect("order", order_id=result.order.pk)
+            if result.payment is not None and result.payment.is_open:
+                # 3-D Secure to do, or an answer still being confirmed: the attempt's own page.
+                return payment_next(request, result.payment)
             form.add_error("card", result.error)
     return _cart_page(request, checkout_form=form, status=400)
 
@@ -167,6 +158,7 @@ def billing(request):
         "addons": [row.addon for row in subscription.addons.select_related("addon")],
         "invoices": selectors.invoices_for(account=account),
         "orders": selectors.orders_for(account=account)[:10],
+        "profile": BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account),
     })
 
 

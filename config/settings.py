@@ -298,6 +298,18 @@ if PRODUCTION:
 # --- Payment -----------------------------------------------------------------------------------
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="stripe" if PRODUCTION else "sandbox")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Where stripe-python and stripe.js talk: Stripe itself, or localstripe in the tests.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# An attempt still pending or unknown this long after it was made is asked about at the gateway
+# by the reconciliation job (billing.payments.payments_reconcile); longer than its 30 s timeout.
+PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=300)
+if PAYMENT_GATEWAY == "stripe":
+    from config.csp import with_stripe  # noqa: E402
+
+    SECURE_CSP = with_stripe(SECURE_CSP, js_url=STRIPE_JS_URL, api_base=STRIPE_API_BASE)
 if PRODUCTION and PAYMENT_GATEWAY == "sandbox":
     raise ImproperlyConfigured("PAYMENT_GATEWAY=sandbox is refused in production")
 if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_SECRET_KEY:

@@ -6,7 +6,9 @@ import pytest
 
 from tests.test_tenant_isolation import routes
 
-PUBLIC = ("healthz", "pricing/", "signup/", "login/", "logout/", "password-reset/", "invitations/", "api/")
+# The gateway's webhook is public too: it answers Stripe, signed, not a visitor.
+PUBLIC = ("healthz", "pricing/", "signup/", "login/", "logout/", "password-reset/", "invitations/", "api/",
+          "billing/stripe/webhook/")
 
 pytestmark = pytest.mark.django_db
 

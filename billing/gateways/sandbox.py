@@ -1,68 +1,162 @@
-"""The sandbox gateway: no money moves. Test card numbers choose the outcome (README, Billing).
+"""The sandbox gateway: no money moves. Test card numbers choose the outcome, as Stripe's test
+cards do (README, Billing; the cart page lists them while the sandbox is on).
 
-It keeps, in memory and per process, the successful charges it made (``SandboxGateway.charges``)
-and the outcome of each idempotency key, like a real gateway: a key seen before returns its
-first outcome without a new charge.
+Its memory is in the database (``SandboxCharge``, ``SandboxCard``), like a real processor's: every
+worker sees every charge, so a retry on another worker, or after a killed one, finds the first
+outcome by the attempt's key instead of charging again.
 """
 
-import threading
 import uuid
 
-from billing.gateways import ChargeResult, ChargeState
+from django.db import IntegrityError, transaction
 
-SUCCESS_CARDS = {"4242424242424242", "5555555555554444"}
+from billing.gateways import CardRefused, CardSetup, ChargeResult, ChargeState, SavedCard
+from billing.models import SandboxCard, SandboxCharge
+
+SUCCESS_CARDS = {"4242424242424242": "visa", "5555555555554444": "mastercard"}
 DECLINED_CARDS = {
     "4000000000009995": "Your card was declined: insufficient funds.",
     "4000000000000002": "Your card was declined.",
+    # Saved without trouble, declined when charged (a renewal that fails: dunning).
+    "4000000000000341": "Your card was declined.",
 }
 FAILING_CARDS = {
     "4000000000000119": "The payment service had a processing error; you were not charged. Try again.",
     "4000000000000408": "The payment service did not answer in time; you were not charged. Try again.",
 }
 # The charge goes through at the "bank", then the answer is lost on the way back: the caller
-# sees a failure whose outcome is unknown. A retry with the same key returns the charge made.
+# sees a failure whose outcome is unknown. Asking again with the same key returns the charge made.
 CHARGED_THEN_TIMEOUT_CARDS = {
-    "4000000000000259": "The payment service did not answer in time. Try again: a charge that "
-                        "went through is not made twice.",
+    "4000000000000259": "The payment service did not answer in time. We are confirming with it: "
+                        "a charge that went through is not made twice.",
 }
+# 3-D Secure: the bank asks the cardholder to authenticate. The first only when the customer is
+# present (an off-session renewal goes through, as after Stripe's setup); the second every time.
+AUTHENTICATION_CARDS = {
+    "4000002500003155": "Your bank asks you to confirm this payment (3-D Secure).",
+    "4000002760003184": "Your bank asks you to confirm every payment (3-D Secure), even renewals.",
+}
+ALWAYS_AUTHENTICATE = {"4000002760003184"}
+
+
+def card_digits(card):
+    return "".join(ch for ch in str(card) if ch.isdigit())
+
+
+def test_cards():
+    """(number, what happens) of every sandbox test card, for the pages that list them."""
+    rows = [(number, "The payment goes through.") for number in sorted(SUCCESS_CARDS)]
+    for table in (DECLINED_CARDS, FAILING_CARDS, CHARGED_THEN_TIMEOUT_CARDS, AUTHENTICATION_CARDS):
+        rows += sorted(table.items())
+    return rows
+
+
+def _reference():
+    return f"sbx_{uuid.uuid4().hex[:16]}"
 
 
 class SandboxGateway:
     name = "sandbox"
-    charges = []  # (idempotency_key, amount_cents, reference) of every successful charge
-    _outcomes = {}
-    _lock = threading.Lock()
 
-    @classmethod
-    def reset(cls):
-        with cls._lock:
-            cls.charges.clear()
-            cls._outcomes.clear()
+    # --- customers and cards --------------------------------------------------------------------
 
-    def charge(self, *, amount_cents, card, idempotency_key, description="", metadata=None):
-        number = "".join(ch for ch in str(card) if ch.isdigit())
-        with self._lock:
-            if idempotency_key in self._outcomes:
-                return self._outcomes[idempotency_key]
-            if number in SUCCESS_CARDS:
-                result = ChargeResult(ChargeState.SUCCEEDED, f"sbx_{uuid.uuid4().hex[:16]}")
-                self.charges.append((idempotency_key, amount_cents, result.reference))
-            elif number in CHARGED_THEN_TIMEOUT_CARDS:
-                charged = ChargeResult(ChargeState.SUCCEEDED, f"sbx_{uuid.uuid4().hex[:16]}")
-                self.charges.append((idempotency_key, amount_cents, charged.reference))
-                self._outcomes[idempotency_key] = charged
-                return ChargeResult(ChargeState.FAILED, "", CHARGED_THEN_TIMEOUT_CARDS[number],
-                                    outcome_unknown=True)
-            elif number in DECLINED_CARDS:
-                result = ChargeResult(ChargeState.DECLINED, f"sbx_{uuid.uuid4().hex[:16]}",
-                                      DECLINED_CARDS[number])
-            elif number in FAILING_CARDS:
-                # Not remembered: the outcome was not final, a retry with the same key goes through.
-                return ChargeResult(ChargeState.FAILED, "", FAILING_CARDS[number])
-            else:
-                result = ChargeResult(
-                    ChargeState.DECLINED, "",
-                    "This card number is not a sandbox test card (see the README's Billing section).",
+    def customer_for(self, *, account, email=""):
+        return f"sbx_cus_{account.pk}"
+
+    def card_setup_start(self, *, customer):
+        return CardSetup()
+
+    def card_setup_finish(self, *, customer, setup):
+        number = card_digits(setup)
+        known = (SUCCESS_CARDS.keys() | DECLINED_CARDS.keys() | FAILING_CARDS.keys()
+                 | CHARGED_THEN_TIMEOUT_CARDS.keys() | AUTHENTICATION_CARDS.keys())
+        if not number:
+            raise CardRefused("Enter the card to charge.")
+        if number not in known:
+            raise CardRefused(
+                "This card number is not a sandbox test card (the cart page lists them)."
+            )
+        card = SandboxCard.objects.create(id=f"sbx_pm_{uuid.uuid4().hex[:16]}", number=number,
+                                          customer=customer)
+        return SavedCard(payment_method=card.id, brand=SUCCESS_CARDS.get(number, "visa"),
+                         last4=number[-4:], exp_month=12, exp_year=2034)
+
+    # --- charges ----------------------------------------------------------------------------------
+
+    def charge(self, *, key, amount_cents, currency="usd", customer="", payment_method,
+               off_session=False, metadata=None):
+        card = SandboxCard.objects.filter(id=payment_method).first()
+        number = card.number if card else card_digits(payment_method)
+        existing = SandboxCharge.objects.filter(key=key).first()
+        if existing is not None:
+            return self._result(existing)
+        if number in FAILING_CARDS:
+            # Not remembered: the outcome was not final, a retry with the same key goes through.
+            return ChargeResult(ChargeState.FAILED, "", FAILING_CARDS[number])
+        if number in SUCCESS_CARDS:
+            state, message, lost = ChargeState.SUCCEEDED, "", False
+        elif number in CHARGED_THEN_TIMEOUT_CARDS:
+            state, message, lost = ChargeState.SUCCEEDED, CHARGED_THEN_TIMEOUT_CARDS[number], True
+        elif number in AUTHENTICATION_CARDS and (not off_session or number in ALWAYS_AUTHENTICATE):
+            state, message, lost = ChargeState.REQUIRES_ACTION, AUTHENTICATION_CARDS[number], False
+        elif number in AUTHENTICATION_CARDS:
+            state, message, lost = ChargeState.SUCCEEDED, "", False
+        elif number in DECLINED_CARDS:
+            state, message, lost = ChargeState.DECLINED, DECLINED_CARDS[number], False
+        else:
+            return ChargeResult(
+                ChargeState.DECLINED, "",
+                "This card number is not a sandbox test card (the cart page lists them).",
+            )
+        try:
+            with transaction.atomic():
+                row = SandboxCharge.objects.create(
+                    key=key, reference=_reference(), amount_cents=amount_cents,
+                    card_last4=number[-4:], customer=customer, off_session=off_session,
+                    state=state, message=message, lost_answer=lost,
                 )
-            self._outcomes[idempotency_key] = result
-            return result
+        except IntegrityError:
+            # The same key on another worker at the same instant: its charge is the one.
+            return self._result(SandboxCharge.objects.get(key=key))
+        if lost:
+            return ChargeResult(ChargeState.FAILED, "", message, outcome_unknown=True)
+        return self._result(row)
+
+    def charge_lookup(self, *, key, reference=""):
+        row = SandboxCharge.objects.filter(key=key).first()
+        return None if row is None else self._result(row)
+
+    def charge_cancel(self, *, reference):
+        SandboxCharge.objects.filter(reference=reference, state=ChargeState.REQUIRES_ACTION).update(
+            state="canceled", message="The payment was cancelled before it was confirmed."
+        )
+
+    def authenticate(self, *, reference, success):
+        """The sandbox's stand-in for the bank's 3-D Secure page."""
+        if success:
+            SandboxCharge.objects.filter(reference=reference, state=ChargeState.REQUIRES_ACTION).update(
+                state=ChargeState.SUCCEEDED, message=""
+            )
+        else:
+            SandboxCharge.objects.filter(reference=reference, state=ChargeState.REQUIRES_ACTION).update(
+                state=ChargeState.FAILED,
+                message="The bank's confirmation failed: you were not charged. Try again or use another card.",
+            )
+
+    @staticmethod
+    def _result(row):
+        state = ChargeState.FAILED if row.state == "canceled" else row.state
+        return ChargeResult(
+            state, row.reference, "" if state == ChargeState.SUCCEEDED else row.message,
+            amount_cents=row.amount_cents,
+            client_secret=f"{row.reference}_secret" if state == ChargeState.REQUIRES_ACTION else "",
+        )
+
+    # What the tests count: every charge that went through, as (key, amount, reference).
+    @staticmethod
+    def charges():
+        return [
+            (row.key, row.amount_cents, row.reference)
+            for row in SandboxCharge.objects.filter(state=ChargeState.SUCCEEDED).order_by("pk")
+        ]
+

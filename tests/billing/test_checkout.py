@@ -18,6 +18,7 @@ from billing.models import (
     Order,
     OrderState,
     Payment,
+    PaymentState,
     SubscriptionState,
 )
 from tests.billing.conftest import (
@@ -191,11 +192,11 @@ def test_from_a_trial_the_purchase_starts_an_active_annual_term(trial_account):
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
-def test_twenty_concurrent_submissions_of_one_cart_give_one_order_and_one_charge(sandbox_gateway):
+def test_forty_concurrent_confirms_of_one_cart_give_one_attempt_one_order_one_invoice(sandbox_gateway):
     account, admin = make_account(plan="professional", licenses=10)
     cart = _cart(account, admin, licenses=15)
     total = cart_quote_for(cart=cart).total_cents
-    barrier = threading.Barrier(20)
+    barrier = threading.Barrier(40)
     results, errors = [], []
 
     def submit(i):
@@ -210,7 +211,7 @@ def test_twenty_concurrent_submissions_of_one_cart_give_one_order_and_one_charge
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(40)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -226,17 +227,21 @@ def test_twenty_concurrent_submissions_of_one_cart_give_one_order_and_one_charge
     assert account.subscription.licenses == 15
 
 
-def test_after_a_processing_error_the_retry_reuses_the_gateways_key(paid_account, sandbox_gateway):
+def test_after_a_processing_error_the_retry_is_a_new_attempt_with_its_own_key(paid_account, sandbox_gateway):
     account, admin = paid_account
     cart = _cart(account, admin, licenses=12)
     actor = Actor.for_user(admin)
     failed = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="a",
                            card=PROCESSING_ERROR_CARD)
-    assert failed.order.state == OrderState.FAILED
+    assert failed.order.state == OrderState.FAILED and "not charged" in failed.error
     paid = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="b", card=GOOD_CARD)
     assert paid.order.pk == failed.order.pk and paid.order.state == OrderState.PAID
-    # The outcome of the first call was unknown: the retry asks the gateway with the same key.
-    assert [key for key, _amount, _ref in sandbox_gateway.charges] == [f"cart-{cart.pk}-attempt-1"]
+    # The processing error was a definitive "not charged": the retry is another attempt, and a
+    # key is never reused for another request (Stripe's rule).
+    attempts = list(paid.order.payments.order_by("pk"))
+    assert [p.state for p in attempts] == [PaymentState.FAILED, PaymentState.SUCCEEDED]
+    assert attempts[0].key != attempts[1].key
+    assert [key for key, _amount, _ref in sandbox_gateway.charges] == [attempts[1].key]
 
 
 def test_a_refused_update_leaves_no_cart_on_the_page(admin_client):
