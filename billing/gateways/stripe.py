@@ -27,6 +27,13 @@ LOST_ANSWER = (
 )
 
 
+def _plain(obj):
+    """A StripeObject (or None) as a plain dict."""
+    if obj is None:
+        return {}
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
 def _decline_message(error):
     body = (error.json_body or {}).get("error", {})
     code = body.get("decline_code") or error.code or ""
@@ -130,7 +137,7 @@ class StripeGateway:
             except stripe.InvalidRequestError:
                 found = [
                     intent for intent in self.client.v1.payment_intents.list(params={"limit": 100}).data
-                    if (intent.metadata or {}).get("payment") == key
+                    if _plain(intent.metadata).get("payment") == key
                 ]
         except stripe.StripeError as error:
             return ChargeResult(ChargeState.FAILED, reference, f"{LOST_ANSWER} ({type(error).__name__})",
@@ -155,8 +162,12 @@ class StripeGateway:
         if intent.status == "processing":
             return ChargeResult(ChargeState.FAILED, intent.id,
                                 "The payment is still processing with your bank.", outcome_unknown=True)
-        error = getattr(intent, "last_payment_error", None) or {}
-        message = (error.get("message") if hasattr(error, "get") else "") or "Your card was declined."
+        error = _plain(getattr(intent, "last_payment_error", None))
+        if error.get("code") == "payment_intent_authentication_failure":
+            return ChargeResult(ChargeState.FAILED, intent.id,
+                                "Your bank's confirmation (3-D Secure) failed: you were not charged. "
+                                "Try again or use another card.")
+        message = error.get("message") or "Your card was declined."
         if intent.status == "canceled":
             return ChargeResult(ChargeState.FAILED, intent.id,
                                 "The payment was cancelled before it was confirmed: you were not charged.")
