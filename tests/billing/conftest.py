@@ -1,6 +1,7 @@
 import pytest
 
 from billing.gateways.sandbox import SandboxGateway
+from tests.localstripe import localstripe, stripe_on_localstripe  # noqa: F401  (fixtures)
 
 GOOD_CARD = "4242 4242 4242 4242"
 INSUFFICIENT_FUNDS_CARD = "4000000000009995"

@@ -12,12 +12,7 @@ from billing.gateways import ChargeState, get_gateway
 from billing.models import BillingProfile, Invoice, Order, OrderState, PaymentState
 from tests.browser import browser_page, chromium, login_as  # noqa: F401
 from tests.factories import make_account
-from tests.localstripe import (  # noqa: F401
-    authenticate_as_stripe_js,
-    confirm_setup_as_stripe_js,
-    localstripe,
-    stripe_on_localstripe,
-)
+from tests.localstripe import authenticate_as_stripe_js, confirm_setup_as_stripe_js
 
 PLAIN = "4242424242424242"
 THREE_D_SECURE = "4000002760003184"
