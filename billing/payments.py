@@ -236,7 +236,7 @@ def payment_settle(*, payment, result, actor):
     reconciliation, a refresh) finds it settled and changes nothing. Only a success applies the
     order; a charge of another amount than the attempt's is never booked as paid."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order__account").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order__account").get(pk=payment.pk)
         state = _state_for(result, payment)
         if payment.state in PAYMENT_SETTLED:
             if state == PaymentState.SUCCEEDED and payment.state in (PaymentState.DECLINED, PaymentState.FAILED):
@@ -364,7 +364,7 @@ def invoice_pay(*, invoice, actor, setup="", use_card_on_file=False, off_session
     if not use_card_on_file:
         card_save(account=account, actor=actor, setup=setup)
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("order").get(pk=invoice.pk)
         if invoice.state not in (InvoiceState.OPEN, InvoiceState.PAST_DUE) or invoice.order is None:
             raise ServiceError(f"Invoice {invoice.display_number} is {invoice.get_state_display().lower()}: "
                                f"there is nothing to pay.")
@@ -415,7 +415,7 @@ def invoices_collect(*, actor, now=None):
 
 def _collection_open(*, invoice_id, now, actor):
     with transaction.atomic():
-        invoice = (Invoice.objects.select_for_update().select_related("order")
+        invoice = (Invoice.objects.select_for_update(of=("self",)).select_related("order")
                    .filter(pk=invoice_id, next_collection_at__lte=now,
                            state__in=[InvoiceState.OPEN, InvoiceState.PAST_DUE]).first())
         if invoice is None:
@@ -442,7 +442,7 @@ def _collection_open(*, invoice_id, now, actor):
 
 def _dunning_next(*, invoice_id, payment, now):
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("series").get(pk=invoice_id)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("series").get(pk=invoice_id)
         if invoice.state not in (InvoiceState.OPEN, InvoiceState.PAST_DUE):
             return
         attempts = invoice.collection_attempts
@@ -550,7 +550,7 @@ def gateway_event_process(*, event, actor):
 
 def _record_refund_or_dispute(*, payment, event, obj, actor):
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order__account").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order__account").get(pk=payment.pk)
         if event.kind == "charge.refunded":
             refunded = int(obj.get("amount_refunded") or obj.get("amount") or 0)
             if refunded <= payment.refunded_cents:
