@@ -80,7 +80,9 @@ class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
     can_delete = False
-    readonly_fields = ["gateway", "reference", "amount_cents", "state", "message", "created_at"]
+    # A refund or a dispute (from Stripe's webhooks) is shown on the order beside the attempt.
+    readonly_fields = ["gateway", "reference", "amount_cents", "charged_cents", "state", "refunded_cents",
+                       "disputed", "off_session", "message", "created_at", "settled_at"]
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):

@@ -292,3 +292,16 @@ def test_a_payment_event_settles_a_lost_answer_and_a_late_duplicate_changes_noth
 def test_an_unknown_event_is_stored_and_answered(client, webhook_secret):
     response = _signed(client, {"id": "evt_x", "type": "customer.created", "data": {"object": {}}})
     assert response.status_code == 200 and GatewayEvent.objects.get().outcome == "ignored"
+
+
+def test_staff_see_a_refund_and_a_dispute_on_the_order(client, webhook_secret, paid_account, sandbox_gateway,
+                                                       admin_user):
+    account, admin = paid_account
+    payment = _paid_order(account, admin).payment
+    _signed(client, {"id": "evt_r", "type": "charge.refunded", "data": {"object": {
+        "object": "charge", "payment_intent": payment.reference, "amount_refunded": 2500}}})
+    _signed(client, {"id": "evt_d", "type": "charge.dispute.created", "data": {"object": {
+        "object": "dispute", "payment_intent": payment.reference, "reason": "fraudulent"}}})
+    client.force_login(admin_user)
+    page = client.get(f"/admin/billing/order/{payment.order_id}/change/").content.decode()
+    assert "2500" in page and "Refunded cents" in page and "Disputed" in page

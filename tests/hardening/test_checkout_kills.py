@@ -15,7 +15,15 @@ from accounts.actors import Actor
 from billing import payments
 from billing.cart import cart_checkout, cart_open, cart_update
 from billing.gateways.sandbox import SandboxGateway
-from billing.models import Invoice, LicenseEvent, LicenseLedger, Order, OrderState, Payment, PaymentState
+from billing.models import (
+    Invoice,
+    LicenseEvent,
+    LicenseLedger,
+    Order,
+    OrderState,
+    Payment,
+    PaymentState,
+)
 from tests.billing.conftest import GOOD_CARD
 from tests.factories import make_account
 from tests.hardening.test_job_faults import ROOT, _env
