@@ -125,7 +125,7 @@ def main():
     for account, actor, cart in buyers[args.checkouts // 2:][:10]:
         done = {}
 
-        def checkout(account=account, actor=actor, cart=cart):
+        def checkout(account=account, actor=actor, cart=cart, done=done):
             started = time.perf_counter()
             done["result"] = cart_checkout(account=account, cart_id=cart.pk, actor=actor,
                                            idempotency_key="k", use_card_on_file=True)
