@@ -79,7 +79,11 @@ class Account(models.Model):
 
 
 class Role(models.TextChoices):
+    """PRODUCT.md: Admins; Billing members (invoices, payment method, billing details; no users,
+    agents or activity reports); Viewers (the dashboard and reports)."""
+
     ADMIN = "admin", "Admin"
+    BILLING = "billing", "Billing"
     VIEWER = "viewer", "Viewer"
 
 
@@ -102,6 +106,16 @@ class Membership(models.Model):
     @property
     def is_admin(self):
         return self.role == Role.ADMIN
+
+    @property
+    def can_bill(self):
+        """Sees invoices, orders and the card on file, pays invoices (Admins and Billing members)."""
+        return self.role in (Role.ADMIN, Role.BILLING)
+
+    @property
+    def sees_activity(self):
+        """The reports of tracked people's activity: Admins and Viewers, not Billing members."""
+        return self.role in (Role.ADMIN, Role.VIEWER)
 
 
 class Invitation(models.Model):

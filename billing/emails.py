@@ -8,12 +8,12 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts.mail import email_queue
-from accounts.selectors import admin_emails
+from accounts.selectors import billing_emails
 
 
 def _send_on_commit(*, account_id, template, subject, context):
     """Queued with the change (accounts.mail): the task cluster sends it after the commit."""
-    recipients = admin_emails(account_id=account_id)
+    recipients = billing_emails(account_id=account_id)
     if not recipients:
         return
     body = render_to_string(

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.mail import email_queue
 from accounts.selectors import admin_emails as account_admin_emails
-from accounts.selectors import admin_emails_by_account
+from accounts.selectors import admin_emails_by_account, billing_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing import selectors
 from billing.hooks import subscription_changed
@@ -267,7 +267,7 @@ def notices_send(*, now=None):
         )
     )
     sent_before = _notices_sent(renewing)
-    emails = admin_emails_by_account(account_ids=[r.account_id for r in renewing])
+    emails = billing_emails_by_account(account_ids=[r.account_id for r in renewing])
     for subscription in renewing:
         if (subscription.pk, NoticeKind.RENEWAL_COMING, subscription.term_end) in sent_before:
             continue
@@ -490,7 +490,7 @@ def invoices_mark_past_due(*, actor, now=None):
             .exclude(notices__kind=NoticeKind.PAYMENT_OVERDUE)
         )
         unnoticed = list(unnoticed)
-        emails = admin_emails_by_account(account_ids={invoice.account_id for invoice in unnoticed})
+        emails = billing_emails_by_account(account_ids={invoice.account_id for invoice in unnoticed})
         for invoice in unnoticed:
             _notice_send_once(
                 recipients=emails.get(invoice.account_id, []),

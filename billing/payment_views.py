@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
-from accounts.decorators import admin_required
+from accounts.decorators import billing_required
 from accounts.services import ServiceError
 from billing import payments
 from billing.forms import CardForm
@@ -63,7 +63,7 @@ def payment_next(request, payment):
     return redirect("payment", payment_id=payment.pk)
 
 
-@admin_required
+@billing_required
 def payment(request, payment_id):
     payment = get_object_or_404(Payment.objects.select_related("order"), pk=payment_id,
                                 order__account=request.account)
@@ -76,7 +76,7 @@ def payment(request, payment_id):
     })
 
 
-@admin_required
+@billing_required
 @require_POST
 def payment_confirm(request, payment_id):
     """Back from 3-D Secure (stripe.js confirmCardPayment, or the sandbox's stand-in for the
@@ -97,7 +97,7 @@ def payment_confirm(request, payment_id):
     return payment_next(request, payment)
 
 
-@admin_required
+@billing_required
 @require_POST
 def payment_cancel(request, payment_id):
     payment = get_object_or_404(Payment.objects.select_related("order"), pk=payment_id,
@@ -109,7 +109,7 @@ def payment_cancel(request, payment_id):
     return redirect("cart" if payment.order.kind == OrderKind.CART else "billing")
 
 
-@admin_required
+@billing_required
 @require_http_methods(["GET", "POST"])
 def card(request):
     """The card on file: shown (brand, last 4, expiry) and replaced."""
@@ -129,7 +129,7 @@ def card(request):
                   status=status)
 
 
-@admin_required
+@billing_required
 @require_http_methods(["GET", "POST"])
 def invoice_pay(request, invoice_id):
     invoice = get_object_or_404(Invoice.objects.select_related("series", "order"), pk=invoice_id,

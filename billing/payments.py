@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.mail import email_queue
-from accounts.selectors import admin_emails
+from accounts.selectors import admin_emails, billing_emails
 from accounts.services import ServiceError, audit_record
 from billing import emails
 from billing.gateways import CardRefused, ChargeResult, ChargeState, get_gateway
@@ -343,7 +343,7 @@ def _order_not_paid(*, order, payment, actor):
 
 
 def _email(account_id, *, subject, template, context):
-    recipients = admin_emails(account_id=account_id)
+    recipients = billing_emails(account_id=account_id)
     if recipients:
         body = render_to_string(template, {**context, "site_url": settings.SITE_URL})
         email_queue(subject=subject, body=body, recipients=recipients)

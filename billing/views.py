@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
-from accounts.decorators import admin_required
+from accounts.decorators import admin_required, billing_required
 from accounts.services import ServiceError
 from billing import cart as carts
 from billing import selectors
@@ -130,7 +130,7 @@ def checkout(request):
     return _cart_page(request, checkout_form=form, status=400)
 
 
-@admin_required
+@billing_required
 def order(request, order_id):
     order = get_object_or_404(
         Order.objects.prefetch_related("lines", "invoices__series"),
@@ -139,7 +139,7 @@ def order(request, order_id):
     return render(request, "billing/order.html", {"order": order, "OrderState": OrderState})
 
 
-@admin_required
+@billing_required
 def invoice(request, invoice_id):
     invoice = get_object_or_404(
         Invoice.objects.select_related("series", "account", "credit_note_for__series")
@@ -149,7 +149,7 @@ def invoice(request, invoice_id):
     return render(request, "billing/invoice.html", {"invoice": invoice})
 
 
-@admin_required
+@billing_required
 def billing(request):
     account = request.account
     subscription = selectors.subscription_for(account=account)

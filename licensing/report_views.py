@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 
-from accounts.decorators import member_required
+from accounts.decorators import activity_required, member_required
 from licensing.charts import usage_chart
 from licensing.reports import (
     EXPORT_COLUMNS,
@@ -76,7 +76,7 @@ def _range_form(request, window):
     )
 
 
-@member_required
+@activity_required
 def reports(request):
     account = request.account
     if data_access_blocked(account=account):
@@ -141,7 +141,7 @@ def _csv_lines(rows, *, capped, limit):
         )
 
 
-@member_required
+@activity_required
 def reports_export(request):
     account = request.account
     if data_access_blocked(account=account):
