@@ -290,3 +290,43 @@ def test_a_paid_cart_is_closed_and_the_next_purchase_opens_a_new_one(paid_accoun
     assert cart.is_open is False
     again = cart_open(account=account, actor=Actor.for_user(admin))
     assert again.pk != cart.pk and again.is_open
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_no_row_lock_is_held_while_the_gateway_is_called(sandbox_gateway, monkeypatch):
+    """The old checkout charged inside its transaction, the cart and subscription rows locked for
+    the gateway's whole latency (30 s at worst): every other writer of the account waited."""
+    import psycopg
+
+    from billing.gateways.sandbox import SandboxGateway
+    from billing.models import Cart, Subscription
+    from tests.hardening.test_job_faults import _dsn
+
+    account, admin = make_account(plan="professional", licenses=10)
+    cart = _cart(account, admin, licenses=15)
+    seen = {}
+    real_charge = SandboxGateway.charge
+
+    def charge(self, **kwargs):
+        # Another connection, NOWAIT: it fails at once if any row it asks for is locked.
+        with psycopg.connect(_dsn()) as other:
+            for table, pk in ((Cart._meta.db_table, cart.pk),
+                              (Subscription._meta.db_table, account.subscription.pk),
+                              (Payment._meta.db_table, kwargs["metadata"] and Payment.objects.get().pk)):
+                try:
+                    other.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [pk])
+                    seen[table] = "free"
+                except psycopg.errors.LockNotAvailable:
+                    seen[table] = "locked"
+                    other.rollback()
+            other.rollback()
+        seen["attempt committed"] = Payment.objects.filter(state=PaymentState.PENDING).exists()
+        return real_charge(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, "charge", charge)
+    result = cart_checkout(account=account, cart_id=cart.pk, actor=Actor.for_user(admin), idempotency_key="k",
+                           card=GOOD_CARD)
+    assert result.succeeded
+    assert seen == {"billing_cart": "free", "billing_subscription": "free", "billing_payment": "free",
+                    "attempt committed": True}

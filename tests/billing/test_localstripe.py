@@ -116,6 +116,8 @@ def test_an_admin_pays_through_the_card_element(browser_page, stripe_on_localstr
                                                  outcome):
     account, admin = make_account(plan="essentials", licenses=10)
     page = browser_page
+    refused = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     login_as(page, admin)
     page.goto("/cart/")
     page.fill("#id_licenses", "12")
@@ -146,6 +148,7 @@ def test_an_admin_pays_through_the_card_element(browser_page, stripe_on_localstr
         page.wait_for_selector("#card-errors:not([hidden]), #payment-error")
         assert outcome in page.locator("#checkout-form").inner_text().lower()
         assert not Order.objects.filter(account=account, state=OrderState.PAID).exists()
+    assert refused == [], "the strict CSP let stripe.js and the card Element work"
 
 
 def _fill_card(page, number):
@@ -215,3 +218,26 @@ def test_localstripe_delivers_a_signed_webhook_that_is_stored_once(stripe_on_loc
         time.sleep(0.2)
     event = ours.get()
     assert event.processed_at is not None and event.outcome == f"payment {result.payment.pk}: succeeded"
+
+
+def test_the_csp_allows_exactly_stripes_origins():
+    from config.csp import with_stripe
+
+    policy = with_stripe({"script-src": ["'self'"], "connect-src": ["'self'"]},
+                         js_url="https://js.stripe.com/v3/", api_base="")
+    assert policy["script-src"] == ["'self'", "https://js.stripe.com"]
+    assert policy["frame-src"] == ["https://js.stripe.com", "https://hooks.stripe.com"]
+    assert policy["connect-src"] == ["'self'", "https://api.stripe.com", "https://js.stripe.com"]
+
+
+def test_the_cart_page_loads_stripe_js_under_the_csp(stripe_on_localstripe, admin_client):
+    admin_client.post("/cart/", {"plan": "", "licenses": 15, "addons": []})
+    response = admin_client.get("/cart/")
+    csp = response["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert script_src.split()[1:] == ["'self'", stripe_on_localstripe]
+    assert "unsafe-inline" not in csp
+    page = response.content.decode()
+    assert f'<script src="{stripe_on_localstripe}/js.stripe.com/v3/">' in page
+    assert 'data-setup-secret="seti_' in page and 'name="card"' in page
+    assert 'id="id_card"' not in page, "no card number field of ours with Stripe"
