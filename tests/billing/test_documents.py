@@ -26,7 +26,8 @@ ACTOR = Actor.system("tests")
 LINES = [(10, 22800, 365, 365), (3, 3600, 100, 365)]  # $2,280.00 and $29.59
 
 
-def pdf_text(content: bytes) -> str:
+def pdf_text(content) -> str:
+    content = bytes(content)  # a memoryview from PostgreSQL's bytea
     assert content.startswith(b"%PDF-")
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
