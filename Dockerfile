@@ -14,6 +14,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GUNICORN_BIND=0.0.0.0:8000
 
 WORKDIR /app
+# WeasyPrint (invoice PDFs) loads pango and harfbuzz at run time and needs a font.
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
 
 # Dependencies first, so a code change reuses this layer. The lock pins every package with its

@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.lock | $(BIN)/python
 install: $(VENV)/.installed
 
 run: install
+	@scripts/ensure-weasyprint
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
@@ -24,6 +25,7 @@ run: install
 
 test: install
 	@scripts/ensure-chromium
+	@scripts/ensure-weasyprint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

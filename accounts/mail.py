@@ -7,6 +7,12 @@ deliveries of one row send it once; a mailer that fails or hangs only delays the
 ``deliver_queued_emails`` (every minute) retries with a growing pause: 1, 2, 4, ... minutes,
 up to ``MAX_ATTEMPTS``, then the row is marked failed and kept for staff to read.
 
+Attachments are named, not stored: ``attachments`` lists (dotted path of a loader, its
+arguments), and the loader is called when the email is sent and returns (file name, bytes, MIME
+type). A document that is made after the commit (an invoice PDF) is thus attached whenever it
+is ready, and this app imports none of the apps whose documents it carries. A loader that
+fails delays the email like a mailer that fails.
+
 Delivery is at least once: a worker killed between the SMTP server's "accepted" and the commit
 that marks the row sent would send it again (the window is one UPDATE long).
 """
@@ -18,6 +24,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import OutboundEmail, OutboundEmailState
 
@@ -27,9 +34,10 @@ MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(minutes=1)
 
 
-def email_queue(*, subject: str, body: str, recipients, key: str | None = None):
+def email_queue(*, subject: str, body: str, recipients, key: str | None = None, attachments=None):
     """Queues one email to ``recipients`` (one message, as ``send_mail`` would). Returns the row, or None when there is nobody to send to or ``key`` was sent
-    before. Call it inside the transaction that makes the change the email tells about."""
+    before. Call it inside the transaction that makes the change the email tells about.
+    ``attachments``: [(loader's dotted path, [arguments]), ...], loaded when it is sent."""
     recipients = [r for r in dict.fromkeys(recipients) if r]
     if not recipients:
         return None
@@ -37,6 +45,7 @@ def email_queue(*, subject: str, body: str, recipients, key: str | None = None):
         with transaction.atomic():
             email = OutboundEmail.objects.create(
                 key=key, subject=subject[:300], body=body, recipients="\n".join(recipients),
+                attachments=[[str(path), list(args)] for path, args in attachments or []],
             )
     except IntegrityError:
         return None  # this event's email was queued before: one email per key
@@ -67,7 +76,10 @@ def email_deliver(email_id):
             return False
         email.attempts += 1
         try:
-            EmailMessage(email.subject, email.body, None, email.recipients.splitlines()).send()
+            message = EmailMessage(email.subject, email.body, None, email.recipients.splitlines())
+            for path, args in email.attachments or []:
+                message.attach(*import_string(path)(*args))
+            message.send()
         except Exception as error:  # SMTP down, refused, timed out: retried later
             email.last_error = f"{type(error).__name__}: {error}"[:300]
             if email.attempts >= MAX_ATTEMPTS:

@@ -215,6 +215,8 @@ class OutboundEmail(models.Model):
     subject = models.CharField(max_length=300)
     body = models.TextField()
     recipients = models.TextField(help_text="one address per line")
+    # [[loader's dotted path, [arguments]], ...]: called when sent (accounts.mail).
+    attachments = models.JSONField(default=list, blank=True)
     state = models.CharField(
         max_length=8, choices=OutboundEmailState.choices, default=OutboundEmailState.QUEUED
     )

@@ -25,3 +25,6 @@ class BillingConfig(AppConfig):
         # the gateway; renewal invoices are charged to the card on file on the dunning schedule.
         register_job("reconcile_payments", "billing.tasks.reconcile_payments", Schedule.MINUTES, minutes=5)
         register_job("collect_invoices", "billing.tasks.collect_invoices", Schedule.HOURLY)
+        # Invoice PDFs the on-commit task did not make (broker down, a failed render).
+        register_job("render_invoice_documents", "billing.tasks.render_invoice_documents",
+                     Schedule.MINUTES, minutes=5)

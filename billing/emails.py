@@ -11,7 +11,7 @@ from accounts.mail import email_queue
 from accounts.selectors import billing_emails
 
 
-def _send_on_commit(*, account_id, template, subject, context):
+def _send_on_commit(*, account_id, template, subject, context, attachments=None):
     """Queued with the change (accounts.mail): the task cluster sends it after the commit."""
     recipients = billing_emails(account_id=account_id)
     if not recipients:
@@ -19,7 +19,7 @@ def _send_on_commit(*, account_id, template, subject, context):
     body = render_to_string(
         f"emails/billing/{template}.txt", {**context, "site_url": settings.SITE_URL}
     )
-    email_queue(subject=subject, body=body, recipients=recipients)
+    email_queue(subject=subject, body=body, recipients=recipients, attachments=attachments)
 
 
 def send_order_confirmation(*, order):
@@ -35,6 +35,8 @@ def send_invoice_issued(*, invoice):
         account_id=invoice.account_id, template="invoice_issued",
         subject=f"Invoice {invoice.display_number}",
         context={"invoice": invoice, "lines": list(invoice.lines.all())},
+        # The PDF, read (or rendered, if the task cluster has not yet) when the email is sent.
+        attachments=[("billing.documents.invoice_pdf_attachment", [invoice.pk])],
     )
 
 

@@ -3,7 +3,8 @@ import uuid
 from django import forms
 
 from billing.cart import PaymentMethod
-from billing.models import AddOn, Plan
+from billing.models import AddOn, BillingDetails, Plan
+from billing.tax_ids import TaxIdError, tax_id_normalise
 from billing.templatetags.money import whole_cents
 
 KEEP_PLAN = ""
@@ -66,3 +67,22 @@ def load_catalogue():
     plans = list(Plan.objects.filter(is_sold=True))
     addons = list(AddOn.objects.prefetch_related("eligible_plans"))
     return plans, addons
+
+
+class BillingDetailsForm(forms.ModelForm):
+    """The account's billing details, as its invoices will show them (from the next one on)."""
+
+    class Meta:
+        model = BillingDetails
+        fields = ["legal_name", "address_line1", "address_line2", "city", "postal_code", "region",
+                  "country", "tax_id", "po_number"]
+
+    def clean(self):
+        cleaned = super().clean()
+        country = cleaned.get("country")
+        if cleaned.get("tax_id") and country:
+            try:
+                cleaned["tax_id"] = tax_id_normalise(country=str(country), tax_id=cleaned["tax_id"])
+            except TaxIdError as error:
+                self.add_error("tax_id", str(error))
+        return cleaned

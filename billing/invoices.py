@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import emails
+from billing import documents, emails
 from billing.models import (
     Invoice,
     InvoiceLine,
@@ -101,6 +101,7 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             summary=f"Invoice {invoice.display_number} issued ({invoice.get_state_display()})",
             after=_snapshot(invoice),
         )
+        documents.document_prepare(invoice=invoice)
         emails.send_invoice_issued(invoice=invoice)
     return invoice
 
@@ -180,6 +181,7 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
             )
             for line in invoice.lines.all()
         )
+        documents.document_prepare(invoice=credit_note, credited=invoice)
         audit_record(
             account=invoice.account, actor=actor, kind="invoice.voided",
             summary=f"Invoice {invoice.display_number} voided by credit note {credit_note.display_number}",

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from accounts.models import Account
 
@@ -514,6 +515,69 @@ class Invoice(models.Model):
     @property
     def display_number(self):
         return f"{self.series.code}-{self.number:06d}" if self.number else "draft"
+
+
+class InvoiceDocument(models.Model):
+    """The PDF of one issued invoice or credit note (billing/documents.py).
+
+    ``seller``, ``buyer`` and ``header`` are copied in the transaction that issues the invoice,
+    so a PDF rendered later (the task cluster renders it after the commit) shows what was true
+    at issue, whatever staff or the Admin edit since; its lines are the invoice's own copies.
+    ``pdf`` is written once (an UPDATE guarded by ``pdf IS NULL``) and never changed.
+    """
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="document")
+    seller = models.JSONField(default=dict)
+    buyer = models.JSONField(default=dict)
+    header = models.JSONField(default=dict, help_text="kind, dates and payment terms at issue")
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(rendered_at__isnull=True),
+                         name="invoice_document_to_render"),
+        ]
+
+    def __str__(self):
+        return f"document of invoice {self.invoice_id}"
+
+
+class BillingDetails(models.Model):
+    """Who the account's invoices are made out to: edited by an Admin on /billing/details/."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="billing_details")
+    legal_name = models.CharField(max_length=200)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20, blank=True)
+    region = models.CharField("state, province or region", max_length=100, blank=True)
+    country = CountryField()
+    tax_id = models.CharField(
+        "tax id or VAT number", max_length=40, blank=True,
+        help_text="EU: the VAT number with its country prefix (DE123456789); US: the EIN (12-3456789)",
+    )
+    po_number = models.CharField("purchase order number", max_length=60, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "billing details"
+
+    def __str__(self):
+        return self.legal_name
+
+    def snapshot(self):
+        """What an invoice copies (and the audit log records)."""
+        return {
+            "legal_name": self.legal_name, "address_line1": self.address_line1,
+            "address_line2": self.address_line2, "city": self.city,
+            "postal_code": self.postal_code, "region": self.region,
+            "country": str(self.country), "country_name": self.country.name if self.country else "",
+            "tax_id": self.tax_id, "po_number": self.po_number,
+        }
 
 
 class InvoiceLine(models.Model):

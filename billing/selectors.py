@@ -26,6 +26,14 @@ def invoices_for(*, account):
     return Invoice.objects.filter(account=account).select_related("series").order_by("-issued_at", "-pk")
 
 
+def billing_parties(*, account):
+    """(billing profile, billing details) of the account in one query; None for a missing one."""
+    from accounts.models import Account
+
+    row = Account.objects.select_related("billing_profile", "billing_details").get(pk=account.pk)
+    return (getattr(row, "billing_profile", None), getattr(row, "billing_details", None))
+
+
 def orders_for(*, account):
     return Order.objects.filter(account=account).order_by("-created_at", "-pk")
 

@@ -5,8 +5,9 @@ from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing.hooks import subscription_changed
-from billing.models import LicenseEvent, Plan, Subscription, SubscriptionState
+from billing.models import BillingDetails, LicenseEvent, Plan, Subscription, SubscriptionState
 from billing.subscriptions import license_ledger_record, subscription_snapshot  # noqa: F401
+from billing.tax_ids import TaxIdError, tax_id_normalise
 from billing.terms import TERM, TRIAL_DAYS, TRIAL_LICENSES, TRIAL_PLAN_CODE  # noqa: F401
 
 
@@ -75,3 +76,38 @@ def subscription_provision(*, account, plan_code, licenses, actor):
         license_ledger_record(subscription=subscription, event=LicenseEvent.PROVISIONED, actor=actor)
         _notify(subscription, actor)
     return subscription
+
+
+BILLING_DETAILS_FIELDS = (
+    "legal_name", "address_line1", "address_line2", "city", "postal_code", "region", "country",
+    "tax_id", "po_number",
+)
+
+
+def billing_details_update(*, account, actor, **values):
+    """The account's billing details (made on the first save), audited. Invoices issued from now
+    on carry them; issued ones keep the details of their day (billing/documents.py)."""
+    unknown = set(values) - set(BILLING_DETAILS_FIELDS)
+    if unknown:
+        raise ServiceError(f"Unknown billing details: {', '.join(sorted(unknown))}.")
+    if values.get("tax_id"):
+        try:
+            values["tax_id"] = tax_id_normalise(country=str(values.get("country") or ""),
+                                                tax_id=values["tax_id"])
+        except TaxIdError as error:
+            raise ServiceError(str(error)) from None
+    with transaction.atomic():
+        details = BillingDetails.objects.select_for_update().filter(account=account).first()
+        before = details.snapshot() if details is not None else {}
+        if details is None:
+            details = BillingDetails(account=account)
+        for name, value in values.items():
+            setattr(details, name, value)
+        details.full_clean()
+        details.save()
+        after = details.snapshot()
+        audit_record(
+            account=account, actor=actor, kind="billing.details_updated",
+            summary=f"Billing details of {account.name} updated", before=before, after=after,
+        )
+    return details

@@ -2,7 +2,7 @@
 Each is also a management command of the same name (billing/management/commands/)."""
 
 from accounts.actors import Actor
-from billing import lifecycle, payments
+from billing import documents, lifecycle, payments
 
 
 def expire_trials():
@@ -27,3 +27,12 @@ def reconcile_payments():
 
 def collect_invoices():
     return payments.invoices_collect(actor=Actor.job("collect_invoices"))
+
+
+def render_invoice_document(invoice_id):
+    """Queued after an invoice or credit note is issued: its PDF, made and stored once."""
+    documents.document_render(invoice_id=invoice_id)
+
+
+def render_invoice_documents():
+    return documents.documents_render_missing()

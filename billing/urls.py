@@ -8,6 +8,8 @@ urlpatterns = [
     path("billing/", views.billing, name="billing"),
     path("billing/orders/<int:order_id>/", views.order, name="order"),
     path("billing/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    path("billing/invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("billing/details/", views.billing_details, name="billing_details"),
     # Paying (billing/payment_views.py): attempts, 3-D Secure, the card on file, open invoices.
     path("billing/invoices/<int:invoice_id>/pay/", payment_views.invoice_pay, name="invoice_pay"),
     path("billing/payments/<int:payment_id>/", payment_views.payment, name="payment"),

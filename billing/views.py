@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -6,10 +7,11 @@ from accounts.actors import Actor
 from accounts.decorators import admin_required, billing_required
 from accounts.services import ServiceError
 from billing import cart as carts
-from billing import selectors
-from billing.forms import KEEP_PLAN, CartForm, CheckoutForm, load_catalogue
-from billing.models import BillingProfile, Cart, Invoice, Order, OrderState
+from billing import documents, selectors
+from billing.forms import KEEP_PLAN, BillingDetailsForm, CartForm, CheckoutForm, load_catalogue
+from billing.models import BillingDetails, BillingProfile, Cart, Invoice, Order, OrderState
 from billing.payment_views import card_context, payment_next
+from billing.services import BILLING_DETAILS_FIELDS, billing_details_update
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
@@ -150,15 +152,58 @@ def invoice(request, invoice_id):
 
 
 @billing_required
+def invoice_pdf(request, invoice_id):
+    """The PDF made when the invoice was issued; rendered now if the task cluster has not yet
+    (from the copies taken at issue, so it is the same document), and stored once."""
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("series"), pk=invoice_id, account=request.account,
+        number__isnull=False,
+    )
+    try:
+        filename, content = documents.document_pdf(invoice=invoice)
+    except Invoice.DoesNotExist:
+        raise Http404("This invoice has no document.") from None
+    response = HttpResponse(content, content_type=documents.PDF_MIMETYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@billing_required
+@require_http_methods(["GET", "POST"])
+def billing_details(request):
+    details = BillingDetails.objects.filter(account=request.account).first()
+    if request.method == "GET":
+        initial = {} if details is not None else {"legal_name": request.account.name}
+        form = BillingDetailsForm(instance=details, initial=initial)
+        return render(request, "billing/details.html", {"form": form})
+    form = BillingDetailsForm(request.POST, instance=details or BillingDetails(account=request.account))
+    if form.is_valid():
+        try:
+            billing_details_update(
+                account=request.account, actor=Actor.for_user(request.user),
+                **{name: form.cleaned_data[name] for name in BILLING_DETAILS_FIELDS},
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Billing details saved: your next invoices carry them.")
+            return redirect("billing")
+    return render(request, "billing/details.html", {"form": form}, status=400)
+
+
+@billing_required
 def billing(request):
     account = request.account
     subscription = selectors.subscription_for(account=account)
+    profile, details = selectors.billing_parties(account=account)
     return render(request, "billing/billing.html", {
         "subscription": subscription,
         "addons": [row.addon for row in subscription.addons.select_related("addon")],
         "invoices": selectors.invoices_for(account=account),
         "orders": selectors.orders_for(account=account)[:10],
-        "profile": BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account),
+        "profile": profile or BillingProfile(account=account),
+        "details": details,
     })
 
 

@@ -315,6 +315,25 @@ if PRODUCTION and PAYMENT_GATEWAY == "sandbox":
 if PRODUCTION and PAYMENT_GATEWAY == "stripe" and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("STRIPE_SECRET_KEY must be set when DJANGO_ENV=production")
 
+# --- The seller on invoices and credit notes (billing/documents.py) ----------------------------
+# Copied onto each invoice when it is issued: changing them changes the next invoices only.
+# The defaults are the demo's made-up company; production sets its own.
+SELLER = {
+    "legal_name": env.str("SELLER_LEGAL_NAME", default="Workforce Analytics Example Inc."),
+    # Lines of the postal address, separated by "|".
+    "address": env.str(
+        "SELLER_ADDRESS", default="100 Example Plaza, Suite 400|Austin, TX 78701|United States"
+    ).split("|"),
+    "tax_id": env.str("SELLER_TAX_ID", default="EIN 12-3456789"),
+    "email": env.str("SELLER_BILLING_EMAIL", default="billing@example.com"),
+    "bank_name": env.str("SELLER_BANK_NAME", default="Example National Bank"),
+    "bank_account_name": env.str("SELLER_BANK_ACCOUNT_NAME", default="Workforce Analytics Example Inc."),
+    "bank_account_number": env.str("SELLER_BANK_ACCOUNT_NUMBER", default="000123456789"),
+    "bank_routing_number": env.str("SELLER_BANK_ROUTING_NUMBER", default="021000021"),
+    "bank_swift": env.str("SELLER_BANK_SWIFT", default="EXAMUS33"),
+    "bank_iban": env.str("SELLER_BANK_IBAN", default=""),
+}
+
 # --- Logging: to stdout, 12-factor ---------------------------------------------------------------
 # Every record passes the redaction filter (config/logging.py) on its way out: no password,
 # token, key, card number or SECRET_KEY reaches a log line, whoever logged it.
@@ -326,7 +345,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django_q": {"level": "WARNING"}},
+    "loggers": {
+        "django_q": {"level": "WARNING"},
+        # WeasyPrint logs each rendering step at INFO (invoice PDFs, billing/documents.py).
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 # Extra regular expressions the log filter redacts (an app's own token formats).
 # Agent keys (licensing.services.agent_key_create): "wa_" + a 10-hex prefix + "_" + the secret.
