@@ -46,3 +46,8 @@ def send_payment_failed(*, order, message):
         subject="Your payment did not go through",
         context={"order": order, "message": message},
     )
+
+
+def format_day(day):
+    """A date as the emails and messages write it: 30 November 2026."""
+    return f"{day.day} {day:%B %Y}"

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 
 from accounts.actors import Actor
 from accounts.services import ServiceError
-from billing import lifecycle, quotes
+from billing import profiles, quotes
 from billing.models import BillingNotice, BillingProfile, Quote, QuoteState, ScheduledChange
 
 
@@ -108,7 +108,7 @@ class BillingProfileAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        problem = lifecycle.discount_problem(
+        problem = profiles.discount_problem(
             percent=data.get("discount_percent"), reason=data.get("discount_reason")
         )
         if problem:
@@ -139,12 +139,12 @@ class BillingProfileAdmin(admin.ModelAdmin):
         account = obj.account
         data = form.cleaned_data
         if not change or {"discount_percent", "discount_reason"} & set(form.changed_data):
-            lifecycle.billing_profile_set_discount(
+            profiles.billing_profile_set_discount(
                 account=account, percent=data["discount_percent"],
                 reason=data["discount_reason"], actor=actor,
             )
         if not change or "invoice_eligible" in form.changed_data:
-            lifecycle.billing_profile_set_invoice_eligible(
+            profiles.billing_profile_set_invoice_eligible(
                 account=account, eligible=data["invoice_eligible"], actor=actor,
             )
         obj.pk = BillingProfile.objects.get(account=account).pk

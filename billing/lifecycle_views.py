@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.services import ServiceError
-from billing import lifecycle, quotes
+from billing import changes, emails, quotes
 from billing.lifecycle_forms import QuoteRequestForm, ScheduleChangeForm
 from billing.models import Quote, Subscription
 
@@ -41,11 +41,11 @@ def schedule_change(request):
         return redirect(BILLING_PAGE)
     return _run(
         request,
-        lambda: lifecycle.scheduled_change_set(
+        lambda: changes.scheduled_change_set(
             subscription=subscription, actor=Actor.for_user(request.user),
             plan=form.cleaned_data["plan"], licenses=form.cleaned_data["licenses"],
         ),
-        f"Change scheduled for the renewal on {lifecycle.format_day(subscription.term_end)}."
+        f"Change scheduled for the renewal on {emails.format_day(subscription.term_end)}."
         if subscription.term_end else "Change scheduled.",
     )
 
@@ -56,11 +56,11 @@ def schedule_cancellation(request):
     subscription = _subscription(request)
     return _run(
         request,
-        lambda: lifecycle.scheduled_change_set(
+        lambda: changes.scheduled_change_set(
             subscription=subscription, actor=Actor.for_user(request.user), cancel_to_free=True,
         ),
         "Cancellation scheduled: the account moves to Free at the renewal"
-        + (f" on {lifecycle.format_day(subscription.term_end)}" if subscription.term_end else "")
+        + (f" on {emails.format_day(subscription.term_end)}" if subscription.term_end else "")
         + ". No refunds are made for the current term.",
     )
 
@@ -71,7 +71,7 @@ def withdraw_change(request):
     subscription = _subscription(request)
     return _run(
         request,
-        lambda: lifecycle.scheduled_change_withdraw(
+        lambda: changes.scheduled_change_withdraw(
             subscription=subscription, actor=Actor.for_user(request.user)
         ),
         "Scheduled change withdrawn: the subscription renews as it is.",

@@ -430,7 +430,7 @@ class SandboxCard(models.Model):
 
 class GatewayEvent(models.Model):
     """A webhook event from the gateway, stored once by its id before it is processed; processing
-    is idempotent and order-independent (``billing.payments.gateway_event_process``)."""
+    is idempotent and order-independent (``billing.reconciliation.gateway_event_process``)."""
 
     event_id = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=80)
@@ -486,7 +486,7 @@ class Invoice(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Collection from the card on file (renewals): attempts made, and when the next is due
-    # (billing.payments.DUNNING_DAYS). Empty: not collected automatically.
+    # (billing.collection.DUNNING_DAYS). Empty: not collected automatically.
     collection_attempts = models.PositiveSmallIntegerField(default=0)
     next_collection_at = models.DateTimeField(null=True, blank=True)
 

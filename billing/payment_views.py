@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.actors import Actor
 from accounts.decorators import billing_required
 from accounts.services import ServiceError
-from billing import payments
+from billing import collection, payments, reconciliation
 from billing.forms import CardForm
 from billing.gateways import sandbox
 from billing.models import BillingProfile, Invoice, InvoiceState, OrderKind, Payment, PaymentState
@@ -141,7 +141,7 @@ def invoice_pay(request, invoice_id):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            payment = payments.invoice_pay(
+            payment = collection.invoice_pay(
                 invoice=invoice, actor=Actor.for_user(request.user), setup=form.cleaned_data["card"],
                 use_card_on_file=form.cleaned_data["use_card_on_file"],
             )
@@ -168,7 +168,7 @@ def _problem(status, title, detail):
 @require_POST
 def stripe_webhook(request):
     """Stripe's events: the signature checked against the endpoint's secret, each event stored
-    once by its id, then processed (billing.payments.gateway_event_receive)."""
+    once by its id, then processed (billing.reconciliation.gateway_event_receive)."""
     from billing.gateways.stripe import webhook_event
 
     if not settings.STRIPE_WEBHOOK_SECRET:
@@ -183,6 +183,6 @@ def stripe_webhook(request):
     payload = json.loads(request.body)
     if not isinstance(payload, dict) or not payload.get("id"):
         return _problem(400, "Invalid payload", "The event has no id.")
-    stored = payments.gateway_event_receive(event=payload, actor=Actor.system("stripe webhook"))
+    stored = reconciliation.gateway_event_receive(event=payload, actor=Actor.system("stripe webhook"))
     del event
     return HttpResponse(status=200, content=stored.outcome or "received", content_type="text/plain")

@@ -9,8 +9,9 @@ back from 3-D Secure, a webhook (``gateway_event_process``), or the job that ask
 about attempts whose answer never came (``payments_reconcile``). A settled attempt never changes
 state again, so each of them may arrive twice, late, or in any order.
 
-The card on file (``card_save``) is charged off-session for renewals; a failed renewal charge is
-retried on ``DUNNING_DAYS`` with an email each time (``invoices_collect``).
+The card on file is saved by ``card_save``; billing.collection charges it off-session for
+renewals and open invoices (dunning); billing.reconciliation settles what stayed open (the job)
+and what Stripe's webhooks report.
 """
 
 import logging
@@ -33,7 +34,6 @@ from billing.models import (
     PAYMENT_SETTLED,
     BillingProfile,
     Cart,
-    GatewayEvent,
     Invoice,
     InvoiceState,
     Order,
@@ -48,10 +48,6 @@ from billing.templatetags.money import cents as format_cents
 
 log = logging.getLogger(__name__)
 
-# A renewal charge that fails is tried again on these days after the invoice was issued (day 0
-# is the renewal itself); each failure emails the Admins. After the last, the invoice waits for a
-# payment and becomes past due on its due date (net 30), by the existing rule.
-DUNNING_DAYS = (0, 3, 5, 7)
 LOST = ("The payment service did not answer. We are confirming with it: a charge that went "
         "through is not made twice.")
 NOT_CHARGED = "The payment did not reach the payment service: you were not charged."
@@ -352,231 +348,3 @@ def _email(account_id, *, subject, template, context):
 def _email_authentication_needed(payment):
     _email(payment.order.account_id, subject="Your bank asks you to confirm a payment",
            template="emails/billing/authentication_needed.txt", context={"payment": payment})
-
-
-# --- paying an open invoice ------------------------------------------------------------------------
-
-
-def invoice_pay(*, invoice, actor, setup="", use_card_on_file=False, off_session=False):
-    """Pays an open or past-due invoice by card: the card entered (saved as the card on file) or
-    the card on file. Returns the attempt, settled or waiting for 3-D Secure."""
-    account = invoice.account
-    if not use_card_on_file:
-        card_save(account=account, actor=actor, setup=setup)
-    with transaction.atomic():
-        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("order").get(pk=invoice.pk)
-        if invoice.state not in (InvoiceState.OPEN, InvoiceState.PAST_DUE) or invoice.order is None:
-            raise ServiceError(f"Invoice {invoice.display_number} is {invoice.get_state_display().lower()}: "
-                               f"there is nothing to pay.")
-        doubt = open_payment(order=invoice.order)
-        if doubt is not None:
-            raise ServiceError(
-                f"A payment of {format_cents(doubt.amount_cents)} for this invoice is still being "
-                f"confirmed: its page says what happens next."
-            )
-        profile = BillingProfile.objects.get(account=account)
-        if not profile.has_card:
-            raise ServiceError("Add a card first.")
-        payment = payment_open(order=invoice.order, amount_cents=invoice.total_cents,
-                               payment_method=profile.card_payment_method, off_session=off_session)
-    return payment_run(payment=payment, actor=actor)
-
-
-def invoice_collection_start(*, invoice):
-    """A new renewal invoice of an account with a card on file is collected from it (day 0 of
-    the dunning). Call in the transaction that issued it."""
-    if BillingProfile.objects.filter(account_id=invoice.account_id).exclude(card_payment_method="").exists():
-        Invoice.objects.filter(pk=invoice.pk).update(next_collection_at=timezone.now(), collection_attempts=0)
-
-
-def invoices_collect(*, actor, now=None):
-    """Charges the card on file for every invoice whose collection is due (set-based selection,
-    one attempt per invoice, no lock held across the gateway call). A failure schedules the next
-    try on ``DUNNING_DAYS`` and emails the Admins a link to update the card. Returns counts."""
-    now = now or timezone.now()
-    counts = {"paid": 0, "failed": 0, "authentication": 0}
-    due = list(
-        Invoice.objects.filter(state__in=[InvoiceState.OPEN, InvoiceState.PAST_DUE],
-                               next_collection_at__lte=now, order__isnull=False)
-        .values_list("pk", flat=True)
-    )
-    for invoice_id in due:
-        payment = _collection_open(invoice_id=invoice_id, now=now, actor=actor)
-        if payment is None:
-            continue
-        payment = payment_run(payment=payment, actor=actor)
-        if payment.state == PaymentState.SUCCEEDED:
-            counts["paid"] += 1
-            continue
-        counts["authentication" if payment.state == PaymentState.REQUIRES_ACTION else "failed"] += 1
-        _dunning_next(invoice_id=invoice_id, payment=payment, now=now)
-    return counts
-
-
-def _collection_open(*, invoice_id, now, actor):
-    with transaction.atomic():
-        invoice = (Invoice.objects.select_for_update(of=("self",)).select_related("order")
-                   .filter(pk=invoice_id, next_collection_at__lte=now,
-                           state__in=[InvoiceState.OPEN, InvoiceState.PAST_DUE]).first())
-        if invoice is None:
-            return None  # another worker took it, or it was paid meanwhile
-        profile = BillingProfile.objects.filter(account_id=invoice.account_id).first()
-        stale = open_payment(order=invoice.order)
-        if stale is not None and stale.state == PaymentState.REQUIRES_ACTION:
-            # The last try waits for an authentication that did not come: it is given up for a new one.
-            transaction.on_commit(lambda: payment_cancel(payment=stale, actor=actor))
-            invoice.next_collection_at = now + timedelta(minutes=5)
-            invoice.save(update_fields=["next_collection_at"])
-            return None
-        if stale is not None or profile is None or not profile.has_card:
-            invoice.next_collection_at = None if profile is None or not profile.has_card else invoice.next_collection_at
-            invoice.save(update_fields=["next_collection_at"])
-            return None
-        invoice.collection_attempts += 1
-        # Claimed: no other run takes it until this attempt is booked.
-        invoice.next_collection_at = None
-        invoice.save(update_fields=["collection_attempts", "next_collection_at"])
-        return payment_open(order=invoice.order, amount_cents=invoice.total_cents,
-                            payment_method=profile.card_payment_method, off_session=True)
-
-
-def _dunning_next(*, invoice_id, payment, now):
-    with transaction.atomic():
-        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("series").get(pk=invoice_id)
-        if invoice.state not in (InvoiceState.OPEN, InvoiceState.PAST_DUE):
-            return
-        attempts = invoice.collection_attempts
-        retry_on = None
-        if attempts < len(DUNNING_DAYS):
-            retry_on = invoice.issued_at + timedelta(days=DUNNING_DAYS[attempts])
-            invoice.next_collection_at = max(retry_on, now + timedelta(hours=1))
-            invoice.save(update_fields=["next_collection_at"])
-        if payment.state == PaymentState.REQUIRES_ACTION:
-            return  # its own email (a link to authenticate) went out when it was booked
-        _email(invoice.account_id,
-               subject=f"We could not charge your card for invoice {invoice.display_number}",
-               template="emails/billing/payment_retry.txt",
-               context={"invoice": invoice, "payment": payment, "attempt": attempts,
-                        "attempts": len(DUNNING_DAYS),
-                        "retry_on": timezone.localdate(invoice.next_collection_at) if retry_on else None,
-                        "due_on": timezone.localdate(invoice.due_at) if invoice.due_at else None})
-
-
-# --- reconciliation and webhooks ------------------------------------------------------------------
-
-
-def payments_reconcile(*, actor, now=None):
-    """Settles every attempt still pending or unknown ``reconcile_after()`` after it was made,
-    by asking the gateway (a lost answer, a killed worker, a missed webhook): each ends paid and
-    applied, or not charged. Also processes webhook events stored but not processed. Returns
-    how many attempts it settled."""
-    now = now or timezone.now()
-    settled = 0
-    stale = Payment.objects.filter(
-        state__in=[PaymentState.PENDING, PaymentState.UNKNOWN], created_at__lte=now - reconcile_after()
-    ).select_related("order").order_by("pk")
-    for payment in stale:
-        if payment_refresh(payment=payment, actor=actor).state in PAYMENT_SETTLED:
-            settled += 1
-    for event in GatewayEvent.objects.filter(processed_at__isnull=True).order_by("received_at")[:500]:
-        gateway_event_process(event=event, actor=actor)
-    return settled
-
-
-HANDLED_EVENTS = (
-    "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.requires_action",
-    "payment_intent.canceled", "charge.refunded", "charge.dispute.created", "setup_intent.succeeded",
-)
-
-
-def gateway_event_receive(*, event, actor):
-    """Stores a verified webhook event once by its id, then processes it. A repeated delivery is
-    recognised and changes nothing. Returns the stored event."""
-    try:
-        with transaction.atomic():
-            stored = GatewayEvent.objects.create(event_id=event["id"], kind=event.get("type", ""),
-                                                 payload=event)
-    except IntegrityError:
-        return GatewayEvent.objects.get(event_id=event["id"])
-    gateway_event_process(event=stored, actor=actor)
-    return stored
-
-
-def _payment_for(obj):
-    """Our attempt for a PaymentIntent (by its id, else by the key in its metadata)."""
-    intent_id = obj.get("payment_intent") or (obj.get("id") if obj.get("object") == "payment_intent" else "")
-    key = (obj.get("metadata") or {}).get("payment", "")
-    payment = Payment.objects.filter(reference=intent_id).first() if intent_id else None
-    if payment is None and key:
-        payment = Payment.objects.filter(key=key).first()
-    return payment
-
-
-def gateway_event_process(*, event, actor):
-    """One event, idempotently and in any order: a payment event makes us ask the gateway for
-    the PaymentIntent as it is now (the event may be old) and book that; a refund or a dispute
-    is recorded on the payment and in the audit log; a saved card updates the card on file."""
-    if event.processed_at is not None:
-        return event
-    obj = (event.payload.get("data") or {}).get("object") or {}
-    outcome = "ignored"
-    try:
-        if event.kind.startswith("payment_intent."):
-            payment = _payment_for(obj)
-            if payment is None:
-                outcome = "no such payment"
-            else:
-                if payment.reference == "" and obj.get("id"):
-                    Payment.objects.filter(pk=payment.pk, reference="").update(reference=obj["id"])
-                    payment.refresh_from_db()
-                payment = payment_refresh(payment=payment, actor=actor)
-                outcome = f"payment {payment.pk}: {payment.state}"
-        elif event.kind in ("charge.refunded", "charge.dispute.created"):
-            payment = _payment_for(obj)
-            if payment is None:
-                outcome = "no such payment"
-            else:
-                outcome = _record_refund_or_dispute(payment=payment, event=event, obj=obj, actor=actor)
-        elif event.kind == "setup_intent.succeeded":
-            outcome = _record_setup(obj=obj, actor=actor)
-    except Exception:  # noqa: BLE001 - kept unprocessed: the reconciliation job tries it again
-        log.exception("webhook event %s failed", event.event_id)
-        GatewayEvent.objects.filter(pk=event.pk).update(outcome="error: retried by the reconciliation job")
-        return event
-    GatewayEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), outcome=outcome[:200])
-    event.refresh_from_db()
-    return event
-
-
-def _record_refund_or_dispute(*, payment, event, obj, actor):
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update(of=("self",)).select_related("order__account").get(pk=payment.pk)
-        if event.kind == "charge.refunded":
-            refunded = int(obj.get("amount_refunded") or obj.get("amount") or 0)
-            if refunded <= payment.refunded_cents:
-                return f"payment {payment.pk}: refund already recorded"
-            payment.refunded_cents = refunded
-            kind, summary = "payment.refunded", f"refunded {format_cents(refunded)}"
-        else:
-            if payment.disputed:
-                return f"payment {payment.pk}: dispute already recorded"
-            payment.disputed = True
-            kind, summary = "payment.disputed", f"disputed ({obj.get('reason') or 'no reason given'})"
-        payment.save(update_fields=["refunded_cents", "disputed", "updated_at"])
-        audit_record(account=payment.order.account, actor=actor, kind=kind,
-                     summary=f"Payment {payment.pk} of order {payment.order_id} {summary}",
-                     after={"payment": payment.pk, "event": event.event_id,
-                            "refunded_cents": payment.refunded_cents, "disputed": payment.disputed})
-    return f"payment {payment.pk}: {kind}"
-
-
-def _record_setup(*, obj, actor):
-    profile = BillingProfile.objects.filter(gateway_customer=obj.get("customer") or "-").first()
-    method = obj.get("payment_method") or ""
-    if profile is None or not method:
-        return "no such customer"
-    if profile.has_card:
-        # The browser came back and saved it (or a newer card): an old event never replaces it.
-        return "card on file kept"
-    card_save(account=profile.account, actor=actor, setup=obj["id"])
-    return "card saved"

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import lifecycle, pricing
+from billing import notices, pricing, profiles, renewals, subscriptions
 from billing.hooks import quote_accepted
 from billing.models import (
     AddOn,
@@ -121,8 +121,8 @@ def quote_set_terms(*, quote, actor, price_cents=None, discount_percent=None, pl
         quote.handled_by = actor.user
         quote.save()
         _audit(quote, actor, "quote.quoted", f"Quote {quote.pk} priced", before=before)
-        lifecycle.email_after_commit(
-            recipients=lifecycle.admin_emails(account=quote.account),
+        notices.email_after_commit(
+            recipients=notices.admin_emails(account=quote.account),
             subject=f"Your quote for {quote.get_topic_display()} is ready",
             template="billing/emails/quote_ready.txt", context={"quote": quote},
         )
@@ -197,7 +197,7 @@ def quote_fulfil(*, quote, actor, today=None):
         if quote.topic in ORDER_TOPICS:
             order = _quote_order_fulfil(quote=quote, actor=actor, today=today)
         elif quote.topic == QuoteTopic.NONPROFIT:
-            lifecycle.billing_profile_set_discount(
+            profiles.billing_profile_set_discount(
                 account=quote.account, percent=quote.quoted_discount_percent,
                 reason=f"nonprofit (quote {quote.pk})", actor=actor,
             )
@@ -258,7 +258,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         if added > 0:
             for row in subscription.addons.select_related("addon"):
                 line(f"{row.addon.name}, {added} more users", added,
-                     lifecycle.addon_yearly_price_cents(row), days, term_days,
+                     profiles.addon_yearly_price_cents(row), days, term_days,
                      addon_code=row.addon.code)
         if not on_term:
             subscription.term_start, subscription.term_end = today, today + TERM
@@ -290,8 +290,8 @@ def _quote_order_fulfil(*, quote, actor, today):
         | {"addons": sorted(subscription.addons.values_list("addon__code", flat=True))},
     )
     license_ledger_record(subscription=subscription, event=LicenseEvent.QUOTE, actor=actor, order=order)
-    lifecycle.invoice_issue(order=order, actor=actor)
-    lifecycle.notify_subscription_changed(subscription, actor)
+    renewals.invoice_issue(order=order, actor=actor)
+    subscriptions.notify_subscription_changed(subscription, actor)
     return order
 
 
@@ -299,7 +299,7 @@ def _quote_discount(quote):
     """The discount a quote's lines record: the quote's own, else the account's."""
     if quote.quoted_discount_percent is not None:
         return quote.quoted_discount_percent
-    return lifecycle.discount_percent_for(account=quote.account)
+    return profiles.discount_percent_for(account=quote.account)
 
 
 def _order_from_quote(*, quote, lines, actor):
@@ -336,7 +336,7 @@ def _support_quote_order(*, quote, actor, today):
         ),
     )
     order = _order_from_quote(quote=quote, lines=[line], actor=actor)
-    lifecycle.invoice_issue(order=order, actor=actor)
+    renewals.invoice_issue(order=order, actor=actor)
     return order
 
 

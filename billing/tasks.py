@@ -2,31 +2,31 @@
 Each is also a management command of the same name (billing/management/commands/)."""
 
 from accounts.actors import Actor
-from billing import documents, lifecycle, payments
+from billing import collection, documents, notices, reconciliation, renewals, trials
 
 
 def expire_trials():
-    return lifecycle.trials_expire(actor=Actor.job("expire_trials"))
+    return trials.trials_expire(actor=Actor.job("expire_trials"))
 
 
 def send_billing_notices():
-    return lifecycle.notices_send()
+    return notices.notices_send()
 
 
 def mark_invoices_past_due():
-    return lifecycle.invoices_mark_past_due(actor=Actor.job("mark_invoices_past_due"))
+    return renewals.invoices_mark_past_due(actor=Actor.job("mark_invoices_past_due"))
 
 
 def renew_subscriptions():
-    return lifecycle.subscriptions_renew(actor=Actor.job("renew_subscriptions"))
+    return renewals.subscriptions_renew(actor=Actor.job("renew_subscriptions"))
 
 
 def reconcile_payments():
-    return payments.payments_reconcile(actor=Actor.job("reconcile_payments"))
+    return reconciliation.payments_reconcile(actor=Actor.job("reconcile_payments"))
 
 
 def collect_invoices():
-    return payments.invoices_collect(actor=Actor.job("collect_invoices"))
+    return collection.invoices_collect(actor=Actor.job("collect_invoices"))
 
 
 def render_invoice_document(invoice_id):

@@ -15,3 +15,16 @@ TRIAL_PLAN_CODE = "professional"
 TRIAL_LICENSES = 25
 # PRODUCT.md: invoice-eligible accounts pay "net 30"; renewal and quote invoices too.
 NET_DAYS = 30
+
+# The subscription's lifecycle (billing/trials.py, notices.py, changes.py, renewals.py).
+FREE_PLAN_CODE = "free"
+# PRODUCT.md, "Billing and the cart": a cancellation must arrive 30 days before the anniversary.
+CANCELLATION_NOTICE_DAYS = 30
+# Issue 4: trial ending 3 days and 1 day before; renewal coming 30 days before.
+TRIAL_NOTICE_DAYS = 3
+TRIAL_LAST_NOTICE_DAYS = 1
+RENEWAL_NOTICE_DAYS = 30
+# Issue 4: invoices (renewals, quotes) are payable net 30.
+INVOICE_DUE_DAYS = NET_DAYS
+# The states a paid subscription renews from (its ``state`` values).
+RENEWING_STATES = ["active", "past_due", "cancelled"]

@@ -304,7 +304,7 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 # An attempt still pending or unknown this long after it was made is asked about at the gateway
-# by the reconciliation job (billing.payments.payments_reconcile); longer than its 30 s timeout.
+# by the reconciliation job (billing.reconciliation.payments_reconcile); longer than its 30 s timeout.
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=300)
 if PAYMENT_GATEWAY == "stripe":
     from config.csp import with_stripe  # noqa: E402

@@ -5,13 +5,10 @@ from django import forms
 from django.db import transaction
 
 from accounts.admin_actions import ActionForm, ConfirmForm, ObjectAction, ReasonForm
-from billing.lifecycle import (
-    billing_profile_set_discount,
-    billing_profile_set_invoice_eligible,
-    trial_end_now,
-)
 from billing.models import Quote, QuoteState
+from billing.profiles import billing_profile_set_discount, billing_profile_set_invoice_eligible
 from billing.quotes import addon_grant_by_staff, quote_fulfil
+from billing.trials import trial_end_now
 from licensing.compliance import compliance_evaluate, grace_period_extend
 from licensing.models import AgentKey
 from licensing.services import agent_key_revoke, licensing_recount

@@ -6,7 +6,7 @@ from django import template
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from billing import lifecycle
+from billing import changes, terms
 from billing.lifecycle_forms import ScheduleChangeForm
 from billing.models import Invoice, InvoiceState, Quote, QuoteState, Subscription
 
@@ -35,13 +35,13 @@ def lifecycle_panel(context):
     if subscription is None:
         return {}
     renewing = (
-        subscription.state in lifecycle.RENEWING_STATES and subscription.plan.is_paid
+        subscription.state in terms.RENEWING_STATES and subscription.plan.is_paid
         and subscription.term_end is not None
     )
     panel = {"subscription": subscription, "renewing": renewing,
              "open_quotes": subscription.open_quotes or 0}
     if renewing:
-        last_day = lifecycle.cancellation_last_day(subscription=subscription)
+        last_day = changes.cancellation_last_day(subscription=subscription)
         panel.update(
             change=getattr(subscription, "scheduled_change", None),
             renews_on=subscription.term_end,

@@ -11,7 +11,7 @@ import responses
 
 from accounts.actors import Actor
 from accounts.services import ServiceError
-from billing import payments
+from billing import reconciliation
 from billing.cart import PaymentMethod, cart_checkout, cart_open, cart_update
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import BillingProfile, Invoice, Order, OrderState, Payment, PaymentState
@@ -75,11 +75,11 @@ def test_the_reconciliation_job_settles_a_lost_answer_without_the_customer(paid_
                           card=CHARGED_THEN_TIMEOUT_CARD)
     assert first.payment.state == PaymentState.UNKNOWN
     settings.PAYMENT_RECONCILE_AFTER_SECONDS = 3600
-    assert payments.payments_reconcile(actor=Actor.job("t")) == 0, "too early: the request may be in flight"
+    assert reconciliation.payments_reconcile(actor=Actor.job("t")) == 0, "too early: the request may be in flight"
     settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
-    assert payments.payments_reconcile(actor=Actor.job("t")) == 1
+    assert reconciliation.payments_reconcile(actor=Actor.job("t")) == 1
     _assert_paid_once(account, first.order.pk, charges=sandbox_gateway.charges)
-    assert payments.payments_reconcile(actor=Actor.job("t")) == 0
+    assert reconciliation.payments_reconcile(actor=Actor.job("t")) == 0
 
 
 @responses.activate
@@ -193,7 +193,7 @@ def test_a_charge_of_another_amount_is_never_booked_as_paid(paid_account, sandbo
     actor, cart, first = _timed_out_cart(account, admin)
     SandboxCharge.objects.update(amount_cents=first.payment.amount_cents + 100_000)
     settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
-    payments.payments_reconcile(actor=Actor.job("t"))
+    reconciliation.payments_reconcile(actor=Actor.job("t"))
     first.payment.refresh_from_db()
     assert first.payment.state == PaymentState.REVIEW
     assert Order.objects.get().state == OrderState.PENDING and not Invoice.objects.exists()

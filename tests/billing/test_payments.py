@@ -15,7 +15,7 @@ import time_machine
 
 from accounts.actors import Actor
 from accounts.models import AuditEntry, OutboundEmail
-from billing import payments
+from billing import collection, payments
 from billing.cart import cart_checkout, cart_open, cart_update
 from billing.lifecycle import subscriptions_renew
 from billing.models import (
@@ -160,12 +160,12 @@ def test_a_renewal_is_charged_to_the_card_on_file(sandbox_gateway):
         subscriptions_renew(actor=JOB)
         invoice = Invoice.objects.get(account=account)
         assert invoice.state == InvoiceState.OPEN and invoice.next_collection_at is not None
-        assert payments.invoices_collect(actor=JOB) == {"paid": 1, "failed": 0, "authentication": 0}
+        assert collection.invoices_collect(actor=JOB) == {"paid": 1, "failed": 0, "authentication": 0}
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.PAID
     payment = Payment.objects.get()
     assert payment.off_session and payment.amount_cents == invoice.total_cents == sandbox_gateway.charges[0][1]
-    assert payments.invoices_collect(actor=JOB)["paid"] == 0, "a second run charges nothing"
+    assert collection.invoices_collect(actor=JOB)["paid"] == 0, "a second run charges nothing"
 
 
 def test_a_failed_renewal_charge_is_retried_on_the_dunning_schedule_with_emails(sandbox_gateway):
@@ -175,10 +175,10 @@ def test_a_failed_renewal_charge_is_retried_on_the_dunning_schedule_with_emails(
         with time_machine.travel(RENEWAL_MORNING + timedelta(days=day, hours=1), tick=False):
             if day == 0:
                 subscriptions_renew(actor=JOB)
-            tries.append(payments.invoices_collect(actor=JOB)["failed"])
+            tries.append(collection.invoices_collect(actor=JOB)["failed"])
     assert tries == [1, 1, 1, 1, 0], "days 0, 3, 5, 7, then no more"
     invoice = Invoice.objects.get(account=account)
-    assert invoice.collection_attempts == len(payments.DUNNING_DAYS) and invoice.next_collection_at is None
+    assert invoice.collection_attempts == len(collection.DUNNING_DAYS) and invoice.next_collection_at is None
     retry_emails = OutboundEmail.objects.filter(subject__startswith="We could not charge your card")
     assert retry_emails.count() == 4
     bodies = [email.body for email in retry_emails.order_by("pk")]
@@ -191,11 +191,11 @@ def test_a_new_card_during_dunning_is_tried_at_the_next_run(sandbox_gateway):
     account = _renewing_account(DECLINED_AT_CHARGE)
     with time_machine.travel(RENEWAL_MORNING, tick=False):
         subscriptions_renew(actor=JOB)
-        payments.invoices_collect(actor=JOB)
+        collection.invoices_collect(actor=JOB)
     with time_machine.travel(RENEWAL_MORNING + timedelta(days=1), tick=False):
         admin = account.memberships.get().user
         payments.card_save(account=account, actor=Actor.for_user(admin), setup=GOOD_CARD)
-        assert payments.invoices_collect(actor=JOB)["paid"] == 1
+        assert collection.invoices_collect(actor=JOB)["paid"] == 1
     assert Invoice.objects.get(account=account).state == InvoiceState.PAID
 
 
@@ -203,7 +203,7 @@ def test_a_renewal_card_that_needs_authentication_emails_a_link(sandbox_gateway)
     _renewing_account(THREE_D_SECURE)
     with time_machine.travel(RENEWAL_MORNING, tick=False):
         subscriptions_renew(actor=JOB)
-        assert payments.invoices_collect(actor=JOB)["authentication"] == 1
+        assert collection.invoices_collect(actor=JOB)["authentication"] == 1
     payment = Payment.objects.get()
     email = OutboundEmail.objects.get(subject="Your bank asks you to confirm a payment")
     assert f"/billing/payments/{payment.pk}/" in email.body
@@ -211,7 +211,7 @@ def test_a_renewal_card_that_needs_authentication_emails_a_link(sandbox_gateway)
     other = _renewing_account(ON_SESSION_3DS)
     with time_machine.travel(RENEWAL_MORNING, tick=False):
         subscriptions_renew(actor=JOB)
-        assert payments.invoices_collect(actor=JOB)["paid"] == 1
+        assert collection.invoices_collect(actor=JOB)["paid"] == 1
     assert Invoice.objects.get(account=other).state == InvoiceState.PAID
 
 

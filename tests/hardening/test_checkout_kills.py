@@ -12,7 +12,7 @@ import time
 import pytest
 
 from accounts.actors import Actor
-from billing import payments
+from billing import payments, reconciliation
 from billing.cart import cart_checkout, cart_open, cart_update
 from billing.gateways.sandbox import SandboxGateway
 from billing.models import (
@@ -68,12 +68,12 @@ def test_a_checkout_killed_at_each_point_ends_paid_once(point, settings):
     # The job runs (past its window: the killed request is no longer in flight), then the
     # customer, back on the cart, confirms again if the order is not paid yet.
     settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
-    payments.payments_reconcile(actor=Actor.job("reconcile_payments"))
+    reconciliation.payments_reconcile(actor=Actor.job("reconcile_payments"))
     if not Order.objects.filter(account=account, state=OrderState.PAID).exists():
         retry = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="page-retry",
                               use_card_on_file=True)
         assert retry.succeeded, retry.error
-    payments.payments_reconcile(actor=Actor.job("reconcile_payments"))
+    reconciliation.payments_reconcile(actor=Actor.job("reconcile_payments"))
 
     charges = SandboxGateway.charges()
     paid_payments = Payment.objects.filter(order__account=account, state=PaymentState.SUCCEEDED)
