@@ -13,12 +13,12 @@ from billing.models import (
     Plan,
     ScheduledChange,
     Subscription,
-    SubscriptionState,
 )
-from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
+from billing.subscriptions import (
     license_ledger_record,
     notify_subscription_changed,
-    subscription_refresh_payment_state,
+    subscription_schedule_change,
+    subscription_withdraw_change,
 )
 from billing.terms import CANCELLATION_NOTICE_DAYS, RENEWING_STATES
 from billing.trials import move_to_free_refusal
@@ -112,18 +112,8 @@ def scheduled_change_set(*, subscription, actor, plan=None, licenses=None, cance
                 f"Renewal on {format_day(subscription.term_end)} scheduled as "
                 f"{target.name} x {new_licenses}"
             )
-        previous = ScheduledChange.objects.filter(subscription=subscription).first()
-        change, _ = ScheduledChange.objects.update_or_create(
-            subscription=subscription,
-            defaults={**fields, "requested_by": actor.user, "requested_at": timezone.now()},
-        )
         # "Cancelled at term end" is how the subscription reads until the renewal moves it.
-        if cancel_to_free and subscription.state == SubscriptionState.ACTIVE:
-            subscription.state = SubscriptionState.CANCELLED
-        elif not cancel_to_free and subscription.state == SubscriptionState.CANCELLED:
-            subscription.state = SubscriptionState.ACTIVE
-        if subscription.state != before_state:
-            subscription.save(update_fields=["state", "updated_at"])
+        change, previous = subscription_schedule_change(subscription=subscription, fields=fields, actor=actor)
         audit_record(
             account=subscription.account, actor=actor, kind="subscription.change_scheduled",
             summary=summary, before=_change_snapshot(previous) | {"state": before_state},
@@ -158,10 +148,7 @@ def scheduled_change_withdraw(*, subscription, actor):
             raise ServiceError("There is no scheduled change to withdraw.")
         before_state = subscription.state
         before = _change_snapshot(change) | {"state": before_state}
-        change.delete()
-        if subscription.state == SubscriptionState.CANCELLED:
-            subscription.state = SubscriptionState.ACTIVE
-            subscription.save(update_fields=["state", "updated_at"])
+        subscription_withdraw_change(subscription=subscription, change=change)
         audit_record(
             account=subscription.account, actor=actor, kind="subscription.change_withdrawn",
             summary="Scheduled change withdrawn: the subscription renews as it is",

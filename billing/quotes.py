@@ -28,7 +28,6 @@ from billing.models import (
     QuoteState,
     QuoteTopic,
     Subscription,
-    SubscriptionAddOn,
     SubscriptionState,
 )
 from billing.services import subscription_snapshot
@@ -260,12 +259,10 @@ def _quote_order_fulfil(*, quote, actor, today):
                 line(f"{row.addon.name}, {added} more users", added,
                      profiles.addon_yearly_price_cents(row), days, term_days,
                      addon_code=row.addon.code)
-        if not on_term:
-            subscription.term_start, subscription.term_end = today, today + TERM
-        if subscription.state in (SubscriptionState.TRIALING, SubscriptionState.CANCELLED):
-            subscription.state = SubscriptionState.ACTIVE
-        subscription.plan, subscription.licenses = plan, licenses
-        subscription.save()
+        subscriptions.subscription_apply_quote(
+            subscription=subscription, plan=plan, licenses=licenses,
+            new_term=None if on_term else (today, today + TERM),
+        )
     else:
         addon = AddOn.objects.get(code=ADDON_TOPICS[quote.topic])
         if (
@@ -278,9 +275,8 @@ def _quote_order_fulfil(*, quote, actor, today):
         days, term_days = coterm_days(subscription=subscription, today=today)
         line(f"{addon.name}, {subscription.licenses} users (quote {quote.pk})", subscription.licenses,
              quote.quoted_price_cents, days, term_days, addon_code=addon.code)
-        SubscriptionAddOn.objects.create(
-            subscription=subscription, addon=addon, unit_price_cents=quote.quoted_price_cents
-        )
+        subscriptions.subscription_apply_quote(subscription=subscription, addon=addon,
+                                               addon_unit_price_cents=quote.quoted_price_cents)
     order = _order_from_quote(quote=quote, lines=lines, actor=actor)
     subscription.refresh_from_db()
     audit_record(

@@ -25,20 +25,21 @@ from billing.models import (
     Plan,
     ScheduledChange,
     Subscription,
-    SubscriptionAddOn,
     SubscriptionState,
 )
 from billing.notices import _notice_send_once
 from billing.pricing import line_amount_cents, yearly_unit_cents
 from billing.profiles import addon_yearly_price_cents, discount_percent_for
 from billing.services import subscription_snapshot
-from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
+from billing.subscriptions import (
     license_ledger_record,
     notify_subscription_changed,
-    subscription_refresh_payment_state,
+    subscription_cancel_to_free,
+    subscription_start_next_term,
+    subscriptions_mark_past_due,
 )
 from billing.terms import FREE_PLAN_CODE, INVOICE_DUE_DAYS, RENEWING_STATES, TERM
-from billing.trials import _free_fields, move_to_free_refusal
+from billing.trials import move_to_free_refusal
 
 
 def invoice_issue(*, order, actor):
@@ -74,9 +75,7 @@ def invoices_mark_past_due(*, actor, now=None):
                 account_id__in=Invoice.objects.filter(state=InvoiceState.PAST_DUE).values("account_id"),
             )
         )
-        Subscription.objects.filter(pk__in=[s.pk for s in owing]).update(
-            state=SubscriptionState.PAST_DUE, updated_at=now
-        )
+        subscriptions_mark_past_due(subscriptions=owing, now=now)
         for subscription in owing:
             audit_record(
                 account=subscription.account, actor=actor, kind="subscription.past_due",
@@ -168,11 +167,8 @@ def subscription_renew(*, subscription, actor, today=None):
                 return "waiting"
             free = Plan.objects.get(code=FREE_PLAN_CODE)
             ended_on = subscription.term_end
-            for name, value in _free_fields(free, ended_on).items():
-                setattr(subscription, name, value)
-            subscription.save()
-            SubscriptionAddOn.objects.filter(subscription=subscription).delete()
-            change.delete()
+            subscription_cancel_to_free(subscription=subscription, free_plan=free, ended_on=ended_on,
+                                        change=change)
             audit_record(
                 account=subscription.account, actor=actor, kind="subscription.cancelled_to_free",
                 summary=f"Cancelled at renewal: moved to {free.name} on {format_day(ended_on)}",
@@ -187,20 +183,8 @@ def subscription_renew(*, subscription, actor, today=None):
         term_start = subscription.term_end
         term_end = term_start + TERM
         applied = _change_snapshot(change)
-        if change:
-            if change.plan_id:
-                subscription.plan = change.plan
-            if change.licenses:
-                subscription.licenses = change.licenses
-            # Add-ons the new plan cannot carry end with the old term.
-            SubscriptionAddOn.objects.filter(subscription=subscription).exclude(
-                addon__eligible_plans=subscription.plan
-            ).delete()
-            change.delete()
-        subscription.term_start, subscription.term_end = term_start, term_end
-        if subscription.state == SubscriptionState.CANCELLED:
-            subscription.state = SubscriptionState.ACTIVE
-        subscription.save()
+        subscription_start_next_term(subscription=subscription, change=change, term_start=term_start,
+                                     term_end=term_end)
 
         lines = _renewal_lines(
             subscription=subscription, term_start=term_start, term_end=term_end,

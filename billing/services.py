@@ -1,11 +1,10 @@
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing.hooks import subscription_changed
-from billing.models import BillingDetails, LicenseEvent, Plan, Subscription, SubscriptionState
+from billing import subscriptions
+from billing.models import BillingDetails, Plan
 from billing.subscriptions import license_ledger_record, subscription_snapshot  # noqa: F401
 from billing.tax_ids import TaxIdError, tax_id_normalise
 from billing.terms import TERM, TRIAL_DAYS, TRIAL_LICENSES, TRIAL_PLAN_CODE  # noqa: F401
@@ -29,53 +28,24 @@ def plan_for_purchase(*, plan_code, licenses):
     return plan
 
 
-def _notify(subscription, actor):
-    subscription_changed.send(sender=Subscription, account=subscription.account, actor=actor)
-
-
 def subscription_start_trial(*, account, actor):
+    """Every new account gets its trial (PRODUCT.md): the writer is billing.subscriptions."""
     plan = Plan.objects.get(code=TRIAL_PLAN_CODE)
-    now = timezone.now()
     with transaction.atomic():
-        subscription = Subscription.objects.create(
-            account=account, plan=plan, licenses=TRIAL_LICENSES,
-            state=SubscriptionState.TRIALING, term_start=now.date(),
-            trial_ends_at=now + timedelta(days=TRIAL_DAYS),
+        return subscriptions.subscription_start_trial(
+            account=account, plan=plan, licenses=TRIAL_LICENSES, now=timezone.now(),
+            trial_days=TRIAL_DAYS, actor=actor,
         )
-        audit_record(
-            account=account, actor=actor, kind="subscription.trial_started",
-            summary=f"{TRIAL_DAYS}-day {plan.name} trial started",
-            after=subscription_snapshot(subscription),
-        )
-        license_ledger_record(subscription=subscription, event=LicenseEvent.TRIAL_STARTED, actor=actor)
-        _notify(subscription, actor)
-    return subscription
 
 
 def subscription_provision(*, account, plan_code, licenses, actor):
     """Staff provisioning of a sales-assisted deal: the plan and licenses, a new annual term."""
     plan = plan_for_purchase(plan_code=plan_code, licenses=licenses)
-    today = timezone.localdate()
     with transaction.atomic():
-        if plan.is_paid:
-            fields = dict(
-                licenses=licenses, state=SubscriptionState.ACTIVE,
-                term_start=today, term_end=today + TERM,
-            )
-        else:
-            fields = dict(
-                licenses=plan.max_users, state=SubscriptionState.ACTIVE,
-                term_start=today, term_end=None,
-            )
-        subscription = Subscription.objects.create(account=account, plan=plan, **fields)
-        audit_record(
-            account=account, actor=actor, kind="subscription.provisioned",
-            summary=f"{plan.name} x {subscription.licenses} provisioned",
-            after=subscription_snapshot(subscription),
+        return subscriptions.subscription_provision(
+            account=account, plan=plan, licenses=licenses, today=timezone.localdate(), term=TERM,
+            actor=actor,
         )
-        license_ledger_record(subscription=subscription, event=LicenseEvent.PROVISIONED, actor=actor)
-        _notify(subscription, actor)
-    return subscription
 
 
 BILLING_DETAILS_FIELDS = (

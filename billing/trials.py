@@ -11,17 +11,15 @@ from billing.hooks import subscription_changed
 from billing.models import (
     LicenseEvent,
     Plan,
-    ScheduledChange,
     Subscription,
-    SubscriptionAddOn,
     SubscriptionState,
 )
 from billing.selectors import has_past_due_invoice
 from billing.services import subscription_snapshot
-from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
+from billing.subscriptions import (
     license_ledger_record,
-    notify_subscription_changed,
-    subscription_refresh_payment_state,
+    subscription_set_trial_end,
+    subscriptions_end_trials,
 )
 from billing.terms import FREE_PLAN_CODE
 
@@ -34,13 +32,6 @@ def move_to_free_refusal(*, account):
             "first (Billing page), then ask again."
         )
     return None
-
-
-def _free_fields(free_plan, today):
-    return dict(
-        plan=free_plan, licenses=free_plan.max_users, state=SubscriptionState.ACTIVE,
-        term_start=today, term_end=None,
-    )
 
 
 # --- 1. trial expiry --------------------------------------------------------------------------------
@@ -63,15 +54,7 @@ def trials_expire(*, actor, now=None, account=None):
         expiring = list(due.select_for_update().select_related("plan", "account"))
         if not expiring:
             return 0
-        ids = [s.pk for s in expiring]
-        Subscription.objects.filter(pk__in=ids, state=SubscriptionState.TRIALING).update(
-            **_free_fields(free, today), updated_at=now
-        )
-        SubscriptionAddOn.objects.filter(subscription_id__in=ids).delete()
-        ScheduledChange.objects.filter(subscription_id__in=ids).delete()
-        after = {
-            s.pk: s for s in Subscription.objects.select_related("plan", "account").filter(pk__in=ids)
-        }
+        after = subscriptions_end_trials(subscriptions=expiring, free_plan=free, today=today, now=now)
         for before in expiring:
             audit_record(
                 account=before.account, actor=actor, kind="subscription.trial_expired",
@@ -81,7 +64,8 @@ def trials_expire(*, actor, now=None, account=None):
             license_ledger_record(
                 subscription=after[before.pk], event=LicenseEvent.TRIAL_ENDED, actor=actor
             )
-            subscription_changed.send(sender=Subscription, account=after[before.pk].account, actor=actor)
+            subscription_changed.send(sender=Subscription, account=after[before.pk].account, actor=actor,
+                                      changed={"plan": [before.plan.code, free.code], "state": [before.state, "active"]})
     return len(expiring)
 
 
@@ -100,8 +84,7 @@ def trial_end_now(*, account, actor, reason):
             before={"trial_ends_at": subscription.trial_ends_at.isoformat()},
             after={"trial_ends_at": now.isoformat()}, reason=reason,
         )
-        subscription.trial_ends_at = now
-        subscription.save(update_fields=["trial_ends_at", "updated_at"])
+        subscription_set_trial_end(subscription=subscription, ends_at=now)
         trials_expire(actor=actor, now=now, account=account)
     return subscription
 

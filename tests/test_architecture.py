@@ -118,3 +118,48 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a.x": {"a.y"}, "a.y": {"a.z"}, "a.z": {"a.x"}, "a.w": {"a.x"}}) == [
         ["a.x", "a.y", "a.z"]
     ]
+
+
+# --- one owner of the subscription (issue 12, item 1) -------------------------------------------
+
+OWNED = {"Subscription", "SubscriptionAddOn", "ScheduledChange"}
+WRITES = {"create", "get_or_create", "update_or_create", "bulk_create", "update", "delete"}
+
+
+def _writes_of_owned_models(path):
+    """(line, what) of every write of a subscription, its add-ons or its scheduled change: a
+    ``Model.objects...<write>()`` chain, ``<subscription>.save()`` or ``change.delete()``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        method, target = node.func.attr, node.func.value
+        if method in WRITES:
+            chain = target
+            while isinstance(chain, (ast.Call, ast.Attribute)):
+                chain = chain.func if isinstance(chain, ast.Call) else chain.value
+            if isinstance(chain, ast.Name) and chain.id in OWNED and ".objects" in ast.unparse(target):
+                found.append((node.lineno, ast.unparse(node.func)))
+        if method in ("save", "delete") and isinstance(target, ast.Name) and (
+            "subscription" in target.id or target.id == "change"
+        ):
+            found.append((node.lineno, ast.unparse(node.func)))
+    return found
+
+
+def test_only_billing_subscriptions_writes_the_subscription():
+    """STYLE.md: one writer per aggregate. Every other module calls a named transition of
+    billing/subscriptions.py (its table is in that module and in docs/billing.md)."""
+    offenders = []
+    for app in APPS:
+        for name, path in _modules(app):
+            if name == "billing.subscriptions":
+                continue
+            offenders += [f"{name}:{line} {what}" for line, what in _writes_of_owned_models(path)]
+    assert offenders == []
+
+
+def test_the_writer_check_sees_a_write():
+    """The check above would catch the writes the old code made in four modules."""
+    sample = ROOT / "billing" / "subscriptions.py"
+    assert len(_writes_of_owned_models(sample)) >= 8
