@@ -28,7 +28,6 @@ from billing.models import (
     QuoteState,
     QuoteTopic,
     Subscription,
-    SubscriptionState,
 )
 from billing.services import subscription_snapshot
 from billing.subscriptions import license_ledger_record
@@ -168,19 +167,6 @@ def quote_decline(*, quote, actor):
     return quote
 
 
-def coterm_days(*, subscription, today):
-    """(days charged, days of the term) for something bought today, by the cart's formula
-    (billing/pricing.py): the days left of the current term, or a whole new annual term when there
-    is none (trial, Free)."""
-    if subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid and subscription.term_end:
-        return (
-            pricing.days_left(today=today, term_end=subscription.term_end),
-            pricing.term_days(term_start=subscription.term_start, term_end=subscription.term_end),
-        )
-    days = pricing.term_days(term_start=today, term_end=today + TERM)
-    return days, days
-
-
 def quote_fulfil(*, quote, actor, today=None):
     """Staff turn an accepted quote into what it sells (see the module's docstring). Once only:
     the quote ends "fulfilled", and its order is one per quote by the database."""
@@ -225,58 +211,42 @@ def _quote_order_fulfil(*, quote, actor, today):
     )
     before = subscription_snapshot(subscription)
     discount = _quote_discount(quote)
-    lines = []
-
-    def line(description, quantity, unit, days, term_days, **codes):
-        lines.append(OrderLine(
-            description=description, quantity=quantity, unit_price_cents=unit, days=days,
-            term_days=term_days, discount_percent=discount, sort_order=len(lines),
-            amount_cents=pricing.line_amount_cents(
-                quantity=quantity, unit_price_cents=unit, days=days, term_days=term_days,
-                discount_percent=discount,
-            ),
-            **codes,
-        ))
+    term = pricing.term_for(subscription, today=today)
+    reference = f"quote {quote.pk}"
 
     if quote.topic == QuoteTopic.PLAN:
         plan, licenses = quote.plan, quote.licenses
-        on_term = (
-            subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid
-            and subscription.term_end is not None
-        )
-        if on_term and (plan.rank < subscription.plan.rank or licenses < subscription.licenses):
+        if not term.new and (plan.rank < subscription.plan.rank or licenses < subscription.licenses):
             raise ServiceError(
                 "Fewer licenses and lower plans take effect at the renewal: the customer schedules "
                 "them on the Billing page."
             )
-        days, term_days = coterm_days(subscription=subscription, today=today)
-        line(f"{plan.name}, {licenses} licenses (quote {quote.pk})", licenses,
-             quote.quoted_price_cents, days, term_days, plan_code=plan.code)
-        # Existing per-user add-ons grow with the licenses; the added ones are prorated too.
-        added = licenses - subscription.licenses if on_term else licenses
-        if added > 0:
-            for row in subscription.addons.select_related("addon"):
-                line(f"{row.addon.name}, {added} more users", added,
-                     profiles.addon_yearly_price_cents(row), days, term_days,
-                     addon_code=row.addon.code)
+        # The quoted price covers every license; existing per-user add-ons grow with them.
+        change = pricing.Change(
+            plan=plan, licenses=licenses, plan_unit_cents=quote.quoted_price_cents,
+            keep_addons=tuple(pricing.subscription_addon_prices(subscription)), reference=reference,
+        )
+        lines = pricing.price_lines(subscription=subscription, change=change, term=term,
+                                    discount_percent=discount)
         subscriptions.subscription_apply_quote(
             subscription=subscription, plan=plan, licenses=licenses,
-            new_term=None if on_term else (today, today + TERM),
+            new_term=(term.start, term.end) if term.new else None,
         )
     else:
         addon = AddOn.objects.get(code=ADDON_TOPICS[quote.topic])
-        if (
-            subscription.state == SubscriptionState.TRIALING or not subscription.plan.is_paid
-            or subscription.term_end is None
-        ):
+        if term.new:
             raise ServiceError(f"{addon.name} needs a paid plan: the account has none yet.")
         if subscription.addons.filter(addon=addon).exists():
             raise ServiceError(f"The account already has {addon.name}.")
-        days, term_days = coterm_days(subscription=subscription, today=today)
-        line(f"{addon.name}, {subscription.licenses} users (quote {quote.pk})", subscription.licenses,
-             quote.quoted_price_cents, days, term_days, addon_code=addon.code)
+        change = pricing.Change(
+            plan=subscription.plan, licenses=subscription.licenses, reference=reference,
+            new_addons=(pricing.addon_price(addon, quoted_unit_cents=quote.quoted_price_cents),),
+        )
+        lines = pricing.price_lines(subscription=subscription, change=change, term=term,
+                                    discount_percent=discount)
         subscriptions.subscription_apply_quote(subscription=subscription, addon=addon,
                                                addon_unit_price_cents=quote.quoted_price_cents)
+    lines = pricing.order_lines(lines)
     order = _order_from_quote(quote=quote, lines=lines, actor=actor)
     subscription.refresh_from_db()
     audit_record(
@@ -320,17 +290,12 @@ def _support_quote_order(*, quote, actor, today):
     its invoice (open, net 30), beside the activation the quote_accepted hook makes."""
     if quote.quoted_price_cents is None:
         raise ServiceError("This quote has no price yet: set its terms before fulfilling it.")
-    discount = _quote_discount(quote)
-    days = pricing.term_days(term_start=today, term_end=today + TERM)
-    line = OrderLine(
+    line = pricing.service_line(
         description=f"{quote.get_topic_display()}, 12 months from {today:%d %b %Y} (quote {quote.pk})",
-        quantity=1, unit_price_cents=quote.quoted_price_cents, days=days, term_days=days,
-        discount_percent=discount,
-        amount_cents=pricing.line_amount_cents(
-            quantity=1, unit_price_cents=quote.quoted_price_cents, days=days, term_days=days,
-            discount_percent=discount,
-        ),
+        unit_cents=quote.quoted_price_cents, term=pricing.renewal_term(start=today, end=today + TERM),
+        discount_percent=_quote_discount(quote),
     )
+    [line] = pricing.order_lines([line])
     order = _order_from_quote(quote=quote, lines=[line], actor=actor)
     renewals.invoice_issue(order=order, actor=actor)
     return order

@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from billing.models import Cart, Invoice, InvoiceState, Order, Plan, Subscription
+from billing.pricing import subscription_addon_prices
 from billing.terms import TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
@@ -39,14 +40,9 @@ def orders_for(*, account):
 
 
 def subscription_addons(*, subscription):
-    """The subscription's add-ons (AddOn rows), each with ``quoted_unit_cents``: the price per
-    user per year it was sold at on a quote, or None for list-priced ones (the cart's and the
-    renewal's prices both read it through ``billing.pricing.addon_yearly_unit_cents``)."""
-    addons = []
-    for row in subscription.addons.select_related("addon"):
-        row.addon.quoted_unit_cents = row.unit_price_cents
-        addons.append(row.addon)
-    return addons
+    """The subscription's add-ons, each at the price per user per year it was sold at
+    (``billing.pricing.AddOnPrice``: a quote's, else the list price)."""
+    return subscription_addon_prices(subscription)
 
 
 def has_past_due_invoice(*, account):
