@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from billing.models import Cart, Invoice, InvoiceState, Order, Plan, Subscription
 from billing.pricing import subscription_addon_prices
-from billing.terms import TRIAL_DAYS, TRIAL_PLAN_CODE
+from billing.terms import CANCELLATION_NOTICE_DAYS, NET_DAYS, TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
 def subscription_for(*, account):
@@ -61,6 +61,9 @@ class CatalogueTerms:
     free_data_history: str
     trial_days: int
     trial_plan_name: str
+    # The product's fixed terms (billing.terms), named on pages and in emails from here too.
+    net_days: int = NET_DAYS
+    cancellation_notice_days: int = CANCELLATION_NOTICE_DAYS
 
 
 def catalogue_terms():
