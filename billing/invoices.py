@@ -92,8 +92,8 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             InvoiceLine(
                 invoice=invoice, description=line.description, quantity=line.quantity,
                 unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
-                discount_percent=line.discount_percent, amount_cents=line.amount_cents,
-                sort_order=line.sort_order,
+                discount_percent=line.discount_percent, discount_label=line.discount_label,
+                amount_cents=line.amount_cents, sort_order=line.sort_order,
             )
             for line in order.lines.all()
         )
@@ -178,7 +178,8 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
                 invoice=credit_note, description=f"Credit: {line.description}",
                 quantity=line.quantity, unit_price_cents=-line.unit_price_cents, days=line.days,
                 term_days=line.term_days, discount_percent=line.discount_percent,
-                amount_cents=-line.amount_cents, sort_order=line.sort_order,
+                discount_label=line.discount_label, amount_cents=-line.amount_cents,
+                sort_order=line.sort_order,
             )
             for line in invoice.lines.all()
         )

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from accounts.actors import Actor
 from accounts.services import ServiceError
 from billing import profiles, quotes
+from billing.discounts_admin import ReviewDue, keep_discount
 from billing.models import BillingNotice, BillingProfile, Quote, QuoteState, ScheduledChange
 
 
@@ -128,8 +129,9 @@ class BillingProfileAdmin(admin.ModelAdmin):
     its audit row."""
 
     form = BillingProfileAdminForm
-    list_display = ["account", "discount_percent", "discount_reason", "invoice_eligible"]
-    list_filter = ["invoice_eligible"]
+    list_display = ["account", "discount_percent", "discount_reason", "discount_review_on", "invoice_eligible"]
+    list_filter = ["invoice_eligible", ReviewDue]
+    actions = [keep_discount]
     list_select_related = ["account"]
     search_fields = ["account__name", "account__slug"]
     autocomplete_fields = ["account"]

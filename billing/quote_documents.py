@@ -6,6 +6,7 @@ the documents that stand. Rendered on request with the invoices' stylesheet (Wea
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from billing.context_processors import BILLING_TERMS
 from billing.documents import STYLESHEET, buyer_snapshot, seller_snapshot
 from billing.models import Quote, QuoteTopic
 
@@ -16,7 +17,7 @@ def quote_context(quote: Quote) -> dict:
     return {
         "quote": quote, "seller": seller_snapshot(), "buyer": buyer_snapshot(account=quote.account),
         "for_the_year": quote.topic in SUPPORT_TOPICS, "printed_on": timezone.localdate(),
-        "expired": quote.is_expired(),
+        "expired": quote.is_expired(), "billing_terms": BILLING_TERMS,
     }
 
 

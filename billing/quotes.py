@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing import notices, pricing, profiles, renewals, subscriptions
+from billing.discounts import discount_rules_for
 from billing.hooks import quote_accepted
 from billing.invoices import series_next_number
 from billing.models import (
@@ -242,7 +243,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         .get(account=quote.account)
     )
     before = subscription_snapshot(subscription)
-    discount = _quote_discount(quote)
+    discount, rules = _quote_discounts(quote, today=today)
     term = pricing.term_for(subscription, today=today)
     reference = f"quote {quote.pk}"
 
@@ -259,7 +260,7 @@ def _quote_order_fulfil(*, quote, actor, today):
             keep_addons=tuple(pricing.subscription_addon_prices(subscription)), reference=reference,
         )
         lines = pricing.price_lines(subscription=subscription, change=change, term=term,
-                                    discount_percent=discount)
+                                    discount_percent=discount, discounts=rules)
         subscriptions.subscription_apply_quote(
             subscription=subscription, plan=plan, licenses=licenses,
             new_term=(term.start, term.end) if term.new else None,
@@ -275,7 +276,7 @@ def _quote_order_fulfil(*, quote, actor, today):
             new_addons=(pricing.addon_price(addon, quoted_unit_cents=quote.quoted_price_cents),),
         )
         lines = pricing.price_lines(subscription=subscription, change=change, term=term,
-                                    discount_percent=discount)
+                                    discount_percent=discount, discounts=rules)
         subscriptions.subscription_apply_quote(subscription=subscription, addon=addon,
                                                addon_unit_price_cents=quote.quoted_price_cents)
     lines = pricing.order_lines(lines)
@@ -294,10 +295,18 @@ def _quote_order_fulfil(*, quote, actor, today):
 
 
 def _quote_discount(quote):
-    """The discount a quote's lines record: the quote's own, else the account's."""
+    """The discount of a line sold for the term (support): the quote's own, else the account's."""
     if quote.quoted_discount_percent is not None:
         return quote.quoted_discount_percent
     return profiles.discount_percent_for(account=quote.account)
+
+
+def _quote_discounts(quote, *, today):
+    """(percent, rules) a quote's lines are priced with: the quote's own discount replaces the
+    account's; without one, every discount of the account in effect today applies."""
+    if quote.quoted_discount_percent is not None:
+        return quote.quoted_discount_percent, ()
+    return 0, discount_rules_for(account=quote.account_id, day=today)
 
 
 def _order_from_quote(*, quote, lines, actor):
