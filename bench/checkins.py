@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8137
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_URL = f"{PG}/bo_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "bo_bench")  # one per engineer on a shared server
+DB_URL = f"{PG}/{BENCH_DB}"
 
 ENV = {
     **os.environ,
@@ -71,8 +72,8 @@ def prepare():
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bo_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE bo_bench")
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
     run([PY, "manage.py", "migrate", "-v0"])
     return run([PY, "-c", SETUP]).stdout.strip().splitlines()[-1]
 

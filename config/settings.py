@@ -171,6 +171,10 @@ AGENT_API_RATE_LIMIT = (
     env.int("AGENT_API_RATE_LIMIT_REQUESTS", default=600),
     env.int("AGENT_API_RATE_LIMIT_SECONDS", default=60),
 )
+# Seconds an agent key's account, plan and compliance are kept per process (licensing/agent_cache.py).
+# Version stamps in the cache make a revocation or a plan change seen at once, which needs a cache
+# shared by the workers: off without Redis.
+AGENT_AUTH_CACHE_SECONDS = env.float("AGENT_AUTH_CACHE_SECONDS", default=5 if REDIS_URL else 0)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
