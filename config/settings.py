@@ -125,6 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # DATABASE_POOL=<max size>: psycopg's pool per process instead of persistent connections
+    # (needs psycopg-pool; measured in docs/performance.md, not the default).
+    if env.int("DATABASE_POOL", default=0):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": env.int("DATABASE_POOL"), "timeout": 10,
+        }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 USING_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 

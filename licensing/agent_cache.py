@@ -6,7 +6,7 @@ process: each entry carries the *version stamps* it was read under, kept in Djan
 in production, shared by the workers), and an entry is used only while they are unchanged.
 
 - ``agent-auth:v:<account id>`` changes (on commit) when the account's key is revoked, its
-  subscription or plan changes (``subscription_changed``, any save of the subscription), or its
+  subscription, add-ons or plan change (``subscription_changed``, any save of them), or its
   licensing row is written (compliance state, grace period, used);
 - ``agent-auth:v:all`` changes when staff edit a plan of the catalogue (every account on it).
 
@@ -137,6 +137,15 @@ def on_subscription_changed(sender, account, **kwargs):
 def on_account_row_saved(sender, instance, **kwargs):
     """post_save/post_delete of AgentKey, Subscription and AccountLicensing: any write by save()."""
     account_changed(instance.account_id)
+
+
+def on_addon_saved(sender, instance, **kwargs):
+    """Screen Details bought or gone: the privacy rule's answer kept with the key changes."""
+    from billing.models import Subscription
+
+    account_id = Subscription.objects.filter(pk=instance.subscription_id).values_list("account_id", flat=True).first()
+    if account_id is not None:
+        account_changed(account_id)
 
 
 def on_plan_saved(sender, **kwargs):

@@ -28,6 +28,7 @@ from licensing.models import (
     TrackedUserMachine,
     TrackedUserState,
 )
+from licensing.reports import account_keeps_screen_details
 
 # "wa_" + 10-character prefix + "_" + 43 characters of secret (256 bits).
 AGENT_KEY_PREFIX = "wa_"
@@ -148,6 +149,9 @@ def _agent_key_read(key_hash):
         id=sub_id, account=account, licenses=licenses, state=sub_state,
         plan=Plan(id=plan_id, max_users=max_users, is_paid=is_paid, storage_limit_bytes=storage_limit),
     ) or None
+    # The privacy rule's answer for this account, kept with the key (agent_cache): an add-on or
+    # a trial that changes bumps the account's stamp like any subscription change.
+    key.keeps_screen_details = account_keeps_screen_details(account=account) if agent_cache.seconds() else None
     return key
 
 
@@ -504,7 +508,7 @@ def checkins_record(*, key, events, now=None):
         added_bytes = activity.activity_ingest_batch(account=account, entries=[
             (user.id, e.observed_at, [dict(item) for item in e.activity])
             for user, e in tracked_events if e.activity
-        ])
+        ], keep_details=getattr(key, "keeps_screen_details", None))
         # agent_key_authenticate loads the subscription with the key; a key made otherwise has none.
         subscription = getattr(key, "subscription", None) or subscription_for(account=account)
         plan = subscription.plan if subscription else None

@@ -129,3 +129,52 @@ def test_users_reclaimed_on_the_users_page_are_seen_at_once(make_agent, cached, 
         tracked_user_delete(account=account, user_id=bob.pk, actor=STAFF)
     another_process(before)
     assert agent.checkin(event("Ann"))["account"]["used"] == 1
+
+
+def test_screen_details_bought_or_removed_is_seen_at_once_by_ingestion(make_agent, cached, committed):
+    """The privacy rule's answer is kept with the key; the add-on's change is seen at once."""
+    from billing.models import AddOn, SubscriptionAddOn
+    from licensing.models import ActivityDay
+
+    account, _ = make_account(plan="professional", licenses=5)
+    agent = make_agent(account)
+    warm(agent)
+    items = [{"app": "Excel", "url": "https://x.example/a", "title": "Q3 salaries", "seconds": 60}]
+    before = dict(agent_cache._entries)
+    with committed():
+        addon = SubscriptionAddOn.objects.create(
+            subscription=account.subscription, addon=AddOn.objects.get(code="screen_details"), unit_price_cents=0
+        )
+    another_process(before)
+    agent.checkin(event("Ann", activity=items))
+    assert ActivityDay.objects.get(account=account, title="Q3 salaries")
+
+    before = dict(agent_cache._entries)
+    with committed():
+        addon.delete()
+    another_process(before)
+    agent.checkin(event("Ann", activity=[{**items[0], "title": "Q4 salaries"}]))
+    assert not ActivityDay.objects.filter(account=account, title="Q4 salaries").exists()
+
+
+def test_the_rate_limit_holds_on_redis_in_one_round_trip(make_agent, paid_account, settings):
+    """The per-key window counts with INCR and EXPIRE pipelined on Redis (licensing/api.py)."""
+    import redis
+    from django.core.cache import caches
+
+    url = "redis://127.0.0.1:6379/11"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                                   "KEY_PREFIX": "test-agent-cache"}}
+    settings.AGENT_API_RATE_LIMIT = (2, 60)
+    caches["default"].clear()
+    agent = make_agent(paid_account[0])
+    try:
+        assert [agent.post([event("Ann")]).status_code for _ in range(3)] == [200, 200, 429]
+        window = [k for k in redis.Redis.from_url(url).keys("*agent-rate*")]
+        assert window and 0 < redis.Redis.from_url(url).ttl(window[0]) <= 61
+    finally:
+        caches["default"].clear()
