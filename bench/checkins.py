@@ -49,7 +49,7 @@ ENV = {
     "DATABASE_URL": DB_URL,
     "AGENT_API_RATE_LIMIT_REQUESTS": "1000000",
     "LOG_LEVEL": "WARNING",
-    "PYTHONPATH": str(ROOT),
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
 }
 PY = str(ROOT / ".venv" / "bin" / "python")
 

@@ -12,6 +12,11 @@ class SupportConfig(AppConfig):
         from billing.hooks import quote_accepted, subscription_changed
         from support import receivers
 
+        # The support plans are on /pricing/, cached until staff edit the catalogue.
+        from billing.catalogue_signals import connect
+        from support.models import SupportPlan, SupportPlanFeature
+
+        connect(SupportPlan, SupportPlanFeature, uid="support_catalogue")
         subscription_changed.connect(receivers.follow_subscription, dispatch_uid="support.digital")
         quote_accepted.connect(receivers.activate_from_quote, dispatch_uid="support.quote")
         register_job(

@@ -20,12 +20,36 @@ from tests.licensing.conftest import event
 STAFF = Actor.system("tests")
 
 
-@pytest.fixture
-def cached(db, settings):
+REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+def use_redis(settings):
+    """Django's cache on Redis (database 11, a prefix of its own), as in production."""
+    import redis
+    from django.core.cache import caches
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": REDIS_URL, "KEY_PREFIX": "test-agent-cache"}}
+    caches["default"].clear()
+    return redis.Redis.from_url(REDIS_URL)
+
+
+@pytest.fixture(params=["per-process cache", "redis"])
+def cached(request, db, settings):
+    if request.param == "redis":
+        use_redis(settings)
     settings.AGENT_AUTH_CACHE_SECONDS = 60
     agent_cache.clear()
     yield
     agent_cache.clear()
+    if request.param == "redis":
+        from django.core.cache import caches
+
+        caches["default"].clear()
 
 
 @pytest.fixture
@@ -157,24 +181,20 @@ def test_screen_details_bought_or_removed_is_seen_at_once_by_ingestion(make_agen
     assert not ActivityDay.objects.filter(account=account, title="Q4 salaries").exists()
 
 
-def test_the_rate_limit_holds_on_redis_in_one_round_trip(make_agent, paid_account, settings):
-    """The per-key window counts with INCR and EXPIRE pipelined on Redis (licensing/api.py)."""
-    import redis
+def test_the_rate_limit_and_the_guessing_limit_hold_on_redis(make_agent, paid_account, settings):
+    """The per-key window counts with INCR and EXPIRE pipelined on Redis, the bad keys of an
+    address are counted there too (licensing/api.py)."""
     from django.core.cache import caches
 
-    url = "redis://127.0.0.1:6379/11"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                                   "KEY_PREFIX": "test-agent-cache"}}
+    client = use_redis(settings)
     settings.AGENT_API_RATE_LIMIT = (2, 60)
-    caches["default"].clear()
+    settings.AGENT_AUTH_FAILURE_LIMIT = (2, 60)
     agent = make_agent(paid_account[0])
     try:
         assert [agent.post([event("Ann")]).status_code for _ in range(3)] == [200, 200, 429]
-        window = [k for k in redis.Redis.from_url(url).keys("*agent-rate*")]
-        assert window and 0 < redis.Redis.from_url(url).ttl(window[0]) <= 61
+        window = client.keys("*agent-rate*")
+        assert window and 0 < client.ttl(window[0]) <= 61
+        bad = "wa_0123456789_" + "x" * 43
+        assert [agent.post([event("Ann")], secret=bad).status_code for _ in range(3)] == [401, 401, 429]
     finally:
         caches["default"].clear()
