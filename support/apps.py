@@ -9,11 +9,11 @@ class SupportConfig(AppConfig):
         from django_q.models import Schedule
 
         from accounts.jobs import register_job
-        from billing.hooks import quote_accepted, subscription_changed
-        from support import receivers
 
         # The support plans are on /pricing/, cached until staff edit the catalogue.
         from billing.catalogue_signals import connect
+        from billing.hooks import quote_accepted, subscription_changed
+        from support import receivers
         from support.models import SupportPlan, SupportPlanFeature
 
         connect(SupportPlan, SupportPlanFeature, uid="support_catalogue")
