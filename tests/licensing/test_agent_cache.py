@@ -2,6 +2,7 @@
 (licensing/agent_cache.py), and a revoked key, a changed plan or subscription and a compliance
 change are seen by the very next check-in, in this process and in the others."""
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -24,18 +25,28 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 
 
 def use_redis(settings):
-    """Django's cache on Redis (database 11, a prefix of its own), as in production."""
+    """Django's cache on Redis (database 11, a prefix of this process's own: tests run in
+    parallel and share the database), as in production."""
     import redis
-    from django.core.cache import caches
 
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.RedisError:
         pytest.skip("no Redis at 127.0.0.1:6379")
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": REDIS_URL, "KEY_PREFIX": "test-agent-cache"}}
-    caches["default"].clear()
+                                   "LOCATION": REDIS_URL, "KEY_PREFIX": f"test-agent-cache-{os.getpid()}"}}
+    forget_redis()
     return redis.Redis.from_url(REDIS_URL)
+
+
+def forget_redis():
+    """Deletes this process's keys only (cache.clear() would empty the whole database)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"test-agent-cache-{os.getpid()}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture(params=["per-process cache", "redis"])
@@ -47,9 +58,7 @@ def cached(request, db, settings):
     yield
     agent_cache.clear()
     if request.param == "redis":
-        from django.core.cache import caches
-
-        caches["default"].clear()
+        forget_redis()
 
 
 @pytest.fixture
@@ -184,8 +193,6 @@ def test_screen_details_bought_or_removed_is_seen_at_once_by_ingestion(make_agen
 def test_the_rate_limit_and_the_guessing_limit_hold_on_redis(make_agent, paid_account, settings):
     """The per-key window counts with INCR and EXPIRE pipelined on Redis, the bad keys of an
     address are counted there too (licensing/api.py)."""
-    from django.core.cache import caches
-
     client = use_redis(settings)
     settings.AGENT_API_RATE_LIMIT = (2, 60)
     settings.AGENT_AUTH_FAILURE_LIMIT = (2, 60)
@@ -197,4 +204,4 @@ def test_the_rate_limit_and_the_guessing_limit_hold_on_redis(make_agent, paid_ac
         bad = "wa_0123456789_" + "x" * 43
         assert [agent.post([event("Ann")], secret=bad).status_code for _ in range(3)] == [401, 401, 429]
     finally:
-        caches["default"].clear()
+        forget_redis()
