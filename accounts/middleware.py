@@ -5,10 +5,14 @@ def _membership(request):
     user = request.user
     if not user.is_authenticated:
         return None
-    try:
-        return user.membership  # one query, cached on the user for the request
-    except user._meta.model.membership.RelatedObjectDoesNotExist:
-        return None
+    from accounts.models import Membership
+
+    # One query for the membership and its account (every customer page reads both), kept on
+    # the user for the request as ``user.membership`` would be.
+    membership = Membership.objects.select_related("account").filter(user=user).first()
+    if membership is not None:
+        user.membership = membership
+    return membership
 
 
 class CurrentAccountMiddleware:

@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8137
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_URL = f"{PG}/bo_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "bo_bench")  # one per engineer on a shared server
+DB_URL = f"{PG}/{BENCH_DB}"
 
 ENV = {
     **os.environ,
@@ -48,7 +49,7 @@ ENV = {
     "DATABASE_URL": DB_URL,
     "AGENT_API_RATE_LIMIT_REQUESTS": "1000000",
     "LOG_LEVEL": "WARNING",
-    "PYTHONPATH": str(ROOT),
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
 }
 PY = str(ROOT / ".venv" / "bin" / "python")
 
@@ -71,16 +72,17 @@ def prepare():
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bo_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE bo_bench")
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
     run([PY, "manage.py", "migrate", "-v0"])
     return run([PY, "-c", SETUP]).stdout.strip().splitlines()[-1]
 
 
-def start_gunicorn(workers):
+def start_gunicorn(workers, worker_class="sync", threads=1):
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{PORT}",
-         "-w", str(workers), "--access-logfile", "-", "--log-level", "warning"],
+         "-w", str(workers), "-k", worker_class, "--threads", str(threads),
+         "--access-logfile", "-", "--log-level", "warning"],
         env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
@@ -211,10 +213,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="rounds on the same server")
     parser.add_argument("--sequential", type=int, default=300, help="requests of each kind, one at a time")
     parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn's: sync or gthread")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     args = parser.parse_args()
 
     secret = prepare()
-    proc = start_gunicorn(args.workers)
+    proc = start_gunicorn(args.workers, args.worker_class, args.threads)
     try:
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
         # Warm-up: creates the users, so the measured runs are steady-state check-ins.
@@ -225,7 +229,9 @@ def main():
             "bare": ("/bench/bare", lambda: b"{}", {"Content-Type": "application/json"}),
             "single": ("/api/agent/v1/checkins", lambda: events(1, args.users), headers),
         }
-        print(f"{args.workers} gunicorn sync workers, {os.cpu_count()} CPUs, load generator on the same machine")
+        print(f"{args.workers} gunicorn {args.worker_class} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
+              f"load generator on the same machine; cache: {'Redis' if ENV.get('REDIS_URL') else 'per process'}, "
+              f"database pool: {ENV.get('DATABASE_POOL') or 'no (CONN_MAX_AGE)'}")
         for round_ in range(1, args.repeat + 1):
             print(f"round {round_} (load average {loadavg()}):")
             eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 150))

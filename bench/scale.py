@@ -106,6 +106,19 @@ report("/users/ sorted by name, page 20", client, "/users/?sort=name&page=20")
 report("/users/ searched", client, "/users/?q=user0999")
 report("/users/ filtered to Do Not Track", client, "/users/?state=do_not_track")
 
+# The substring search with and without the trigram indexes (licensing 0006, issue 13).
+from importlib import import_module  # noqa: E402
+
+trigram = import_module("licensing.migrations.0007_tracked_user_search_trigram")
+report("/users/ searched inside the name ('r09999'), trigram", client, "/users/?q=r09999")
+report("/users/ searched, no match ('zz-nobody'), trigram", client, "/users/?q=zz-nobody")
+with connection.schema_editor() as editor:
+    trigram.drop(None, editor)
+report("/users/ searched inside the name, no trigram index", client, "/users/?q=r09999")
+report("/users/ searched, no match, no trigram index", client, "/users/?q=zz-nobody")
+with connection.schema_editor() as editor:
+    trigram.create(None, editor)
+
 # --- many accounts --------------------------------------------------------------------------------
 professional = Plan.objects.get(code="professional")
 started = time.perf_counter()

@@ -7,7 +7,12 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from accounts.hooks import account_created
-        from billing import receivers
+
+        # The catalogue as pages read it is cached until staff edit it (billing/catalogue_signals.py).
+        from billing import catalogue_signals, receivers
+        from billing.models import AddOn, Plan
+
+        catalogue_signals.connect(Plan, AddOn, uid="billing_catalogue")
 
         # Sign-up and provisioning cross from accounts into billing through this hook.
         account_created.connect(receivers.start_subscription_for_new_account)

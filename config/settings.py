@@ -125,6 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # DATABASE_POOL=<max size>: psycopg's pool per process instead of persistent connections
+    # (needs psycopg-pool; measured in docs/performance.md, not the default).
+    if env.int("DATABASE_POOL", default=0):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": env.int("DATABASE_POOL"), "timeout": 10,
+        }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 USING_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
@@ -171,6 +178,10 @@ AGENT_API_RATE_LIMIT = (
     env.int("AGENT_API_RATE_LIMIT_REQUESTS", default=600),
     env.int("AGENT_API_RATE_LIMIT_SECONDS", default=60),
 )
+# Seconds an agent key's account, plan and compliance are kept per process (licensing/agent_cache.py).
+# Version stamps in the cache make a revocation or a plan change seen at once, which needs a cache
+# shared by the workers: off without Redis.
+AGENT_AUTH_CACHE_SECONDS = env.float("AGENT_AUTH_CACHE_SECONDS", default=5 if REDIS_URL else 0)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -279,6 +290,9 @@ SECURE_CSP = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sessions read from the cache (Redis in production), written through to the database: one
+# query less on every page (issue 13); a cache miss or a flushed Redis falls back to the table.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 # No script of ours reads the CSRF cookie (forms carry the token), so scripts may not either.
 CSRF_COOKIE_HTTPONLY = True

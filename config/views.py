@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from billing.catalogue_signals import catalogue_cached
 from billing.models import AddOn
 from billing.selectors import legacy_plans, sold_plans
 from support.models import SupportPlan
@@ -13,6 +14,11 @@ from support.models import SupportPlan
 
 @require_safe
 def pricing(request):
+    # From the cache until staff edit the catalogue (billing/catalogue_signals.py).
+    return render(request, "pricing.html", catalogue_cached("pricing", _pricing_context))
+
+
+def _pricing_context():
     plans = list(sold_plans())
     addons = list(AddOn.objects.prefetch_related("eligible_plans"))
     for addon in addons:
@@ -26,10 +32,10 @@ def pricing(request):
             match = next((f.value for f in plan.features.all() if f.feature == feature.feature), "-")
             values.append(match)
         features.append((feature.feature, values))
-    return render(request, "pricing.html", {
-        "plans": plans, "legacy_plans": legacy_plans(), "addons": addons,
+    return {
+        "plans": plans, "legacy_plans": list(legacy_plans()), "addons": addons,
         "support_plans": support_plans, "support_features": features,
-    })
+    }
 
 
 def _database_ok():

@@ -177,21 +177,26 @@ def storage_add(*, account_id, added_bytes):
         )
 
 
-def activity_ingest_batch(*, account, entries):
+def activity_ingest_batch(*, account, entries, keep_details=None):
     """Stores the activity of a check-in request in one upsert.
 
     ``entries``: ``[(tracked_user, observed_at, items), ...]``, ``tracked_user`` an instance or
     a pk of this account, ``observed_at`` an aware datetime, ``items`` validated dicts
     ``{"app": str, "url": str | None, "title": str | None, "seconds": int}``.
     Queries: one for the privacy rule, one upsert per 500 rolled-up rows, one for storage.
+    ``keep_details``: the privacy rule's answer when the caller has it already (the agent
+    cache keeps it with the key); None asks the rule.
     Returns the bytes of storage it added.
     """
     entries = [entry for entry in entries if entry[2]]
     if not entries:
         return 0
-    keep_details = account_keeps_screen_details(account=account)
+    if keep_details is None:
+        keep_details = account_keeps_screen_details(account=account)
     rows = _rows_for(account_id=account.pk, entries=entries, keep_details=keep_details)
-    with transaction.atomic():
+    # No savepoint inside a check-in's transaction: two round trips saved, and an error here
+    # rolls the whole check-in back anyway.
+    with transaction.atomic(savepoint=False):
         added = _upsert(rows)
         storage_add(account_id=account.pk, added_bytes=added)
     return added

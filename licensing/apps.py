@@ -14,8 +14,24 @@ class LicensingConfig(AppConfig):
 
         # Billing tells licensing that licenses or plan changed through its hook.
         subscription_changed.connect(receivers.reevaluate_compliance, dispatch_uid="licensing_compliance")
+        # The agents' per-process cache of key, account, plan and compliance (agent_cache).
+        from django.db.models.signals import post_delete, post_save
+
+        from billing.models import Plan, Subscription, SubscriptionAddOn
+        from licensing import agent_cache
+        from licensing.models import AccountLicensing, AgentKey
+
+        subscription_changed.connect(agent_cache.on_subscription_changed, dispatch_uid="agent_cache_subscription")
+        for model in (AgentKey, Subscription, AccountLicensing):
+            for signal in (post_save, post_delete):
+                signal.connect(agent_cache.on_account_row_saved, sender=model, dispatch_uid=f"agent_cache_{model.__name__}")
+        for signal in (post_save, post_delete):
+            signal.connect(agent_cache.on_addon_saved, sender=SubscriptionAddOn, dispatch_uid="agent_cache_addon")
+            signal.connect(agent_cache.on_plan_saved, sender=Plan, dispatch_uid="agent_cache_plan")
         # Hourly: due grace periods become blocked, reminders 3 days and 1 day before the end.
         register_job("expire_grace_periods", "licensing.tasks.expire_grace_periods", Schedule.HOURLY)
         # Activity jobs (docs/activity.md).
         register_job("purge_data_history", "licensing.activity_tasks.purge_data_history", Schedule.DAILY)
+        # Event ids older than the dedupe window (licensing/checkin_events.py).
+        register_job("purge_checkin_events", "licensing.tasks.purge_checkin_events", Schedule.DAILY)
         register_job("snapshot_license_usage", "licensing.activity_tasks.snapshot_license_usage", Schedule.DAILY)

@@ -24,6 +24,7 @@ from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
+from licensing import agent_cache
 from licensing.models import AccountLicensing, BlockedReason, ComplianceState
 
 # Why an account is blocked (licensing.models.BlockedReason, with its one wording).
@@ -267,6 +268,7 @@ def grace_periods_expire(*, now=None):
         blocked = AccountLicensing.objects.filter(
             account_id__in=due_ids, state=ComplianceState.GRACE
         ).update(state=ComplianceState.BLOCKED, blocked_reason=GRACE_EXPIRED, updated_at=now)
+        agent_cache.accounts_changed(due_ids)
         AuditEntry.objects.bulk_create(
             [
                 AuditEntry(

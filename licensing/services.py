@@ -14,7 +14,7 @@ from accounts.models import Account
 from accounts.services import ServiceError, audit_record
 from billing.models import Plan, Subscription
 from billing.selectors import entitlements_for, subscription_for
-from licensing import activity
+from licensing import activity, agent_cache
 from licensing.compliance import compliance_evaluate, licensing_row
 from licensing.identity import identity_of
 from licensing.models import (
@@ -28,6 +28,7 @@ from licensing.models import (
     TrackedUserMachine,
     TrackedUserState,
 )
+from licensing.reports import account_keeps_screen_details
 
 # "wa_" + 10-character prefix + "_" + 43 characters of secret (256 bits).
 AGENT_KEY_PREFIX = "wa_"
@@ -94,6 +95,18 @@ def agent_key_authenticate(*, secret):
     """The active key for ``secret``, or None. Touches last_used_at at most once a minute."""
     if not secret or not secret.startswith(AGENT_KEY_PREFIX) or len(secret) > 100:
         return None
+    key_hash = _hash(secret)
+    key = agent_cache.agent_key_cached(key_hash=key_hash, load=lambda: _agent_key_read(key_hash))
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or key.last_used_at < now - TOUCH_RESOLUTION:
+        AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def _agent_key_read(key_hash):
     # One hand-written query on the hottest path (the ORM spends more time compiling a
     # four-table select_related than the database spends answering it). The account's licensing
     # row, subscription and plan come along: the API's answer carries used / licenses / state
@@ -112,7 +125,7 @@ def agent_key_authenticate(*, secret):
         f"WHERE k.key_hash = %s AND k.revoked_at IS NULL"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_hash(secret)])
+        cursor.execute(sql, [key_hash])
         found = cursor.fetchone()
     if found is None:
         return None
@@ -136,10 +149,9 @@ def agent_key_authenticate(*, secret):
         id=sub_id, account=account, licenses=licenses, state=sub_state,
         plan=Plan(id=plan_id, max_users=max_users, is_paid=is_paid, storage_limit_bytes=storage_limit),
     ) or None
-    now = timezone.now()
-    if key.last_used_at is None or key.last_used_at < now - TOUCH_RESOLUTION:
-        AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
+    # The privacy rule's answer for this account, kept with the key (agent_cache): an add-on or
+    # a trial that changes bumps the account's stamp like any subscription change.
+    key.keeps_screen_details = account_keeps_screen_details(account=account) if agent_cache.seconds() else None
     return key
 
 
@@ -186,6 +198,7 @@ def _used_add(*, account, delta):
         if not updated:
             licensing_row(account=account)
             AccountLicensing.objects.filter(account=account).update(used=F("used") + delta)
+        agent_cache.account_changed(account.pk)  # the agents' answers carry used
 
 
 def _stale(stored, seen):
@@ -495,7 +508,7 @@ def checkins_record(*, key, events, now=None):
         added_bytes = activity.activity_ingest_batch(account=account, entries=[
             (user.id, e.observed_at, [dict(item) for item in e.activity])
             for user, e in tracked_events if e.activity
-        ])
+        ], keep_details=getattr(key, "keeps_screen_details", None))
         # agent_key_authenticate loads the subscription with the key; a key made otherwise has none.
         subscription = getattr(key, "subscription", None) or subscription_for(account=account)
         plan = subscription.plan if subscription else None
@@ -675,6 +688,7 @@ def licensing_recount(*, account, actor=None):
         if used != row.used:
             before = row.used
             AccountLicensing.objects.filter(pk=row.pk).update(used=used)
+            agent_cache.account_changed(account.pk)
             audit_record(
                 account=account, actor=actor, kind="licensing.recounted",
                 summary=f"Users used recounted: {before} -> {used}",

@@ -6,3 +6,9 @@ from licensing.compliance import grace_periods_expire
 def expire_grace_periods():
     blocked, reminded = grace_periods_expire()
     return f"{blocked} accounts blocked, {reminded} reminders sent"
+
+
+def purge_checkin_events():
+    from licensing.checkin_events import checkin_events_purge
+
+    return f"{checkin_events_purge()} check-in event ids purged"

@@ -51,3 +51,14 @@ def _catalogue_for_transactional_tests(request):
         import_module("billing.migrations.0002_seed_catalogue").seed(apps, None)
     if not SupportPlan.objects.exists():
         import_module("support.migrations.0002_seed_catalogue").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue_cache():
+    """The catalogue pages read is cached (billing/catalogue_signals.py) in a cache that outlives
+    each test's rolled-back database: every test starts with a new version."""
+    from django.core.cache import cache
+
+    from billing.catalogue_signals import VERSION_KEY
+
+    cache.delete(VERSION_KEY)
