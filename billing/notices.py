@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.mail import email_queue
+from accounts.mail import email_queue, email_queue_many
 from accounts.selectors import admin_emails as account_admin_emails
 from accounts.selectors import admin_emails_by_account
 from billing import selectors
@@ -115,3 +115,22 @@ def trial_notices_send(*, now=None):
 
 
 # --- 3. changes scheduled for the renewal --------------------------------------------------------
+
+
+def trial_became_free_notify(*, subscriptions):
+    """Issue 15: the Admins of each trial that just became Free are told, once per subscription,
+    in three queries whatever their number (``trials_expire`` is set-based)."""
+    if not subscriptions:
+        return 0
+    emails = admin_emails_by_account(account_ids=[s.account_id for s in subscriptions])
+    terms = selectors.catalogue_terms()
+    site = settings.SITE_URL.rstrip("/")
+    messages = []
+    for subscription in subscriptions:
+        body = render_to_string("billing/emails/trial_became_free.txt", {
+            "account_name": subscription.account.name, "trial_plan": terms.trial_plan_name,
+            "terms": terms, "site_url": site,
+        })
+        messages.append((f"{subscription.account.name} is now on the Free plan", body,
+                         emails.get(subscription.account_id, []), f"trial-became-free:{subscription.pk}"))
+    return email_queue_many(messages)

@@ -25,6 +25,7 @@ from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
 from licensing.models import AccountLicensing, ComplianceState
+from licensing.notices import access_blocked_notify
 
 # Why an account is blocked (AccountLicensing.blocked_reason).
 GRACE_EXPIRED = "grace_expired"
@@ -205,6 +206,12 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             + (f" ({row.blocked_reason})" if row.blocked_reason else ""),
             before=before, after=_snapshot(row),
         )
+        if target.state == ComplianceState.BLOCKED:  # issue 15: told when it happens
+            access_blocked_notify(blocked=[(
+                account.id, account.name,
+                BLOCKED_REASONS[target.blocked_reason].format(used=row.used, licenses=licenses),
+                row.used, licenses,
+            )], now=now)
         if grace_started:
             ends = row.grace_period_ends_at
             _email_admins_on_commit(
@@ -286,6 +293,12 @@ def grace_periods_expire(*, now=None):
             ],
             batch_size=1000,
         )
+        access_blocked_notify(blocked=[
+            (account_id, name, BLOCKED_REASONS[GRACE_EXPIRED], used, licenses)
+            for account_id, name, used, licenses in AccountLicensing.objects.filter(
+                account_id__in=due_ids
+            ).values_list("account_id", "account__name", "used", "account__subscription__licenses")
+        ], now=now)
         reminded = 0
         for days in sorted(REMINDER_DAYS):  # 1 day first: a late job sends only the nearest one
             field = f"grace_{days}_day_notice_sent_at"
