@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.services import ServiceError
-from billing import changes, emails, quotes
+from billing import changes, emails, quotes, renewal_consequences
 from billing.lifecycle_forms import QuoteRequestForm, ScheduleChangeForm
 from billing.models import Quote, Subscription
 
@@ -39,11 +39,25 @@ def schedule_change(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(BILLING_PAGE)
+    plan, licenses = form.cleaned_data["plan"], form.cleaned_data["licenses"]
+    if not request.POST.get("confirm") and subscription.term_end:
+        # Issue 15: a change that leaves the account over its licenses or shortens its data
+        # history is said first, and scheduled only with an explicit confirm.
+        found = renewal_consequences.renewal_change_consequences(
+            subscription=subscription, plan=plan, licenses=licenses)
+        refusal = found and renewal_consequences.renewal_change_refusal(
+            subscription=subscription, actor=Actor.for_user(request.user), plan=plan, licenses=licenses)
+        if found and not refusal:
+            return render(request, "billing/change_confirm.html", {
+                "subscription": subscription, "consequences": found,
+                "plan": plan, "licenses": licenses if licenses is not None else subscription.licenses,
+                "plan_code": request.POST.get("plan", ""), "licenses_posted": request.POST.get("licenses", ""),
+            })
     return _run(
         request,
         lambda: changes.scheduled_change_set(
             subscription=subscription, actor=Actor.for_user(request.user),
-            plan=form.cleaned_data["plan"], licenses=form.cleaned_data["licenses"],
+            plan=plan, licenses=licenses,
         ),
         f"Change scheduled for the renewal on {emails.format_day(subscription.term_end)}."
         if subscription.term_end else "Change scheduled.",

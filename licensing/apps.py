@@ -9,11 +9,12 @@ class LicensingConfig(AppConfig):
         from django_q.models import Schedule
 
         from accounts.jobs import register_job
-        from billing.hooks import subscription_changed
+        from billing.hooks import subscription_changed, usage_requested
         from licensing import receivers
 
         # Billing tells licensing that licenses or plan changed through its hook.
         subscription_changed.connect(receivers.reevaluate_compliance, dispatch_uid="licensing_compliance")
+        usage_requested.connect(receivers.answer_usage, dispatch_uid="licensing_usage")
         # Hourly: due grace periods become blocked, reminders 3 days and 1 day before the end.
         register_job("expire_grace_periods", "licensing.tasks.expire_grace_periods", Schedule.HOURLY)
         # Hourly: storage past 80 % of the plan's limit is told once per crossing (issue 15).
