@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.services import ServiceError
-from billing import changes, emails, quotes, renewal_consequences
+from billing import changes, emails, quotes, reactivation, renewal_consequences
 from billing.lifecycle_forms import QuoteRequestForm, ScheduleChangeForm
 from billing.models import Quote, Subscription
 
@@ -90,6 +90,21 @@ def withdraw_change(request):
         ),
         "Scheduled change withdrawn: the subscription renews as it is.",
     )
+
+
+@admin_required
+@require_POST
+def reactivate(request):
+    """Issue 15: the last paid plan back into the cart in one step; the Admin pays there."""
+    subscription = _subscription(request)
+    try:
+        reactivation.reactivation_to_cart(account=request.account, subscription=subscription,
+                                          actor=Actor.for_user(request.user))
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return redirect(BILLING_PAGE)
+    messages.success(request, "Your last plan is in the cart: check the total and pay to reactivate.")
+    return redirect("/cart/")
 
 
 @admin_required
