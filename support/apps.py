@@ -8,12 +8,14 @@ class SupportConfig(AppConfig):
     def ready(self):
         from django_q.models import Schedule
 
+        from accounts.hooks import account_erasing
         from accounts.jobs import register_job
         from billing.hooks import quote_accepted, subscription_changed
         from support import receivers
 
         subscription_changed.connect(receivers.follow_subscription, dispatch_uid="support.digital")
         quote_accepted.connect(receivers.activate_from_quote, dispatch_uid="support.quote")
+        account_erasing.connect(receivers.erase_cases, dispatch_uid="support.erase")
         register_job(
             "flag_support_breaches", "support.tasks.flag_support_breaches",
             Schedule.MINUTES, minutes=15,
