@@ -27,7 +27,6 @@ from billing.models import (
     Plan,
     SalesChannel,
     Subscription,
-    SubscriptionState,
 )
 from billing.selectors import has_past_due_invoice
 from billing.services import plan_for_purchase
@@ -67,7 +66,7 @@ class CartQuote:
 
     @property
     def is_upgrade(self):
-        return bool(self.lines) and self.lines[0].description.startswith("Upgrade")
+        return any(line.is_upgrade for line in self.lines)
 
 
 def cart_fingerprint(quote):
@@ -113,21 +112,16 @@ def invoice_eligible(*, account):
     return BillingProfile.objects.filter(account=account, invoice_eligible=True).exists()
 
 
-def starts_new_term(subscription):
-    """A trial, Free, or an ended subscription buys a whole new annual term starting today."""
-    return (
-        subscription.state in (SubscriptionState.TRIALING, SubscriptionState.ENDED)
-        or not subscription.plan.is_paid
-        or subscription.term_end is None
-    )
+starts_new_term = pricing.starts_new_term  # the one predicate (billing.pricing)
 
 
 def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent, today=None,
                current_addons=None, screen_details_addon=None):
-    """Checks every rule of the cart and prices it, or raises ServiceError saying why not.
+    """Checks every rule of the cart and prices it (``billing.pricing.price_lines``), or raises
+    ServiceError saying why not.
 
     ``plan``/``licenses`` None keep the current ones. ``current_addons``: the subscription's
-    add-ons (AddOn rows), passed in when already loaded.
+    add-ons at their prices (``billing.pricing.AddOnPrice``), passed in when already loaded.
     """
     today = today or timezone.localdate()
     current = subscription.plan
@@ -136,9 +130,9 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
     if screen_details_addon is None and screen_details:
         screen_details_addon = AddOn.objects.get(code=SCREEN_DETAILS)
     discount = Decimal(discount_percent)
-    new_term = starts_new_term(subscription)
+    term = pricing.term_for(subscription, today=today)
 
-    if new_term:
+    if term.new:
         target = plan or (current if current.is_paid else None)
         if target is None or not target.is_paid:
             if screen_details:
@@ -146,9 +140,6 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
             raise ServiceError("Choose a paid plan to buy: Free has no licenses to buy.")
         target = plan_for_purchase(plan_code=target.code, licenses=licenses)
         target_licenses = licenses
-        term_start, term_end = today, today + pricing.TERM
-        term_days = pricing.term_days(term_start=term_start, term_end=term_end)
-        days = term_days
         # A new term bills exactly what the cart holds: add-ons a trial had to try end with it.
         keep_addons = []
     else:
@@ -175,10 +166,7 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
             raise ServiceError(
                 f"{target.name} needs at least {target.min_licenses} licenses (asked for {target_licenses})."
             )
-        term_start, term_end = subscription.term_start, subscription.term_end
-        term_days = pricing.term_days(term_start=term_start, term_end=term_end)
-        days = pricing.days_left(today=today, term_end=term_end)
-        if days <= 0:
+        if term.days <= 0:
             raise ServiceError(
                 "Your term has reached its anniversary and is being renewed: try again tomorrow."
             )
@@ -188,54 +176,18 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
     if screen_details and not any(a.code == SCREEN_DETAILS for a in keep_addons):
         if not target.is_paid:
             raise ServiceError("Add-ons are only sold on paid plans.")
-        new_addons.append(screen_details_addon)
-
-    lines = []
-    month = target.price_per_user_month_cents
-    if new_term:
-        lines.append(pricing.PriceLine(
-            description=f"{target.name}: {target_licenses} licenses for 12 months",
-            quantity=target_licenses, unit_price_cents=pricing.yearly_unit_cents(month),
-            days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
-        ))
-    else:
-        added = target_licenses - subscription.licenses
-        difference = month - current.price_per_user_month_cents
-        if target.pk != current.pk:
-            # No refunds (PRODUCT.md): a move to a plan ranked higher never gives money back.
-            lines.append(pricing.PriceLine(
-                description=(
-                    f"Upgrade {subscription.licenses} licenses from {current.name} to {target.name}"
-                ),
-                quantity=subscription.licenses,
-                unit_price_cents=pricing.yearly_unit_cents(max(difference, 0)),
-                days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
-            ))
-        if added:
-            lines.append(pricing.PriceLine(
-                description=f"{added} additional {target.name} licenses",
-                quantity=added, unit_price_cents=pricing.yearly_unit_cents(month),
-                days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
-            ))
-            # PRODUCT.md: existing per-user add-ons grow with the licenses, prorated too.
-            for addon in keep_addons:
-                lines.append(pricing.PriceLine(
-                    description=f"{addon.name} for the {added} additional licenses",
-                    quantity=added,
-                    unit_price_cents=pricing.addon_yearly_unit_cents(addon),
-                    days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
-                ))
-    for addon in new_addons:
-        if target.pk not in {plan.pk for plan in addon.eligible_plans.all()}:
+        addon = screen_details_addon
+        if target.pk not in {p.pk for p in addon.eligible_plans.all()}:
             raise ServiceError(f"{addon.name} is not available on {target.name}.")
         if addon.price_per_user_month_cents is None:
             raise ServiceError(f"{addon.name} is priced on a quote: ask us ({QUOTE_PAGE}).")
-        lines.append(pricing.PriceLine(
-            description=f"{addon.name} for {target_licenses} licenses",
-            quantity=target_licenses,
-            unit_price_cents=pricing.yearly_unit_cents(addon.price_per_user_month_cents),
-            days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
-        ))
+        new_addons.append(pricing.addon_price(addon))
+
+    lines = pricing.price_lines(
+        subscription=subscription, term=term, discount_percent=discount,
+        change=pricing.Change(plan=target, licenses=target_licenses, keep_addons=tuple(keep_addons),
+                              new_addons=tuple(new_addons)),
+    )
     if not lines:
         raise ServiceError(
             "Your cart is empty: add licenses, choose a higher plan or add Screen Details."
@@ -243,8 +195,8 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
     all_addons = keep_addons + new_addons
     return CartQuote(
         plan=target, licenses=target_licenses, addons=all_addons, new_addons=new_addons,
-        lines=lines, discount_percent=discount, starts_new_term=new_term,
-        term_start=term_start, term_end=term_end, days=days, term_days=term_days,
+        lines=lines, discount_percent=discount, starts_new_term=term.new,
+        term_start=term.start, term_end=term.end, days=term.days, term_days=term.term_days,
         yearly_price_cents=pricing.yearly_price_cents(
             plan=target, licenses=target_licenses, addons=all_addons, discount_percent=discount,
         ),
@@ -466,15 +418,7 @@ def _order_place(*, cart, quote, actor, idempotency_key):
         # Only reachable without the cart lock (SQLite runs writers one at a time anyway).
         raise ServiceError("This cart is being paid in another window: reload the page.") from None
     order.purchase = purchase_snapshot(quote)
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order, description=line.description, plan_code=line.plan_code,
-            addon_code=line.addon_code, quantity=line.quantity,
-            unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
-            discount_percent=line.discount_percent, amount_cents=line.amount_cents, sort_order=i,
-        )
-        for i, line in enumerate(quote.lines)
-    )
+    OrderLine.objects.bulk_create(pricing.order_lines(quote.lines, order=order))
     order.total_cents = quote.total_cents
     order.save(update_fields=["total_cents", "purchase"])
     audit_record(

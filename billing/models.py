@@ -633,6 +633,9 @@ class Quote(models.Model):
     licenses = models.PositiveIntegerField(null=True, blank=True)
     quoted_price_cents = models.BigIntegerField(null=True, blank=True)
     quoted_discount_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # Series QT, gapless, given when staff first price it; valid until ``expires_on`` (inclusive).
+    number = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    expires_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -642,6 +645,15 @@ class Quote(models.Model):
 
     def __str__(self):
         return f"{self.get_topic_display()} quote for {self.account}"
+
+    @property
+    def display_number(self):
+        return f"QT-{self.number:06d}" if self.number else f"request {self.pk}"
+
+    def is_expired(self, today=None):
+        """A priced quote past its last valid day: it cannot be accepted (read at any time)."""
+        today = today or timezone.localdate()
+        return self.state == QuoteState.QUOTED and self.expires_on is not None and today > self.expires_on
 
 
 class NoticeKind(models.TextChoices):

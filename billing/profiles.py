@@ -9,7 +9,6 @@ from accounts.services import ServiceError, audit_record
 from billing.models import (
     BillingProfile,
 )
-from billing.pricing import addon_yearly_unit_cents
 from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
     license_ledger_record,
     notify_subscription_changed,
@@ -21,12 +20,6 @@ def discount_percent_for(*, account):
     """The account's discount (e.g. nonprofit), 0 when staff set none."""
     profile = BillingProfile.objects.filter(account=account).first()
     return profile.discount_percent if profile else Decimal("0")
-
-
-def addon_yearly_price_cents(row):
-    """A subscription add-on row's price per user per year: its quote's, else the list price."""
-    row.addon.quoted_unit_cents = row.unit_price_cents
-    return addon_yearly_unit_cents(row.addon)
 
 
 def discount_problem(*, percent, reason):

@@ -1,7 +1,16 @@
 from dataclasses import dataclass
 
-from billing.models import Cart, Invoice, InvoiceState, Order, Plan, Subscription
-from billing.terms import TRIAL_DAYS, TRIAL_PLAN_CODE
+from billing.models import (
+    Cart,
+    Invoice,
+    InvoiceState,
+    Order,
+    Plan,
+    Subscription,
+    SubscriptionState,
+)
+from billing.pricing import subscription_addon_prices
+from billing.terms import CANCELLATION_NOTICE_DAYS, NET_DAYS, TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
 def subscription_for(*, account):
@@ -39,14 +48,9 @@ def orders_for(*, account):
 
 
 def subscription_addons(*, subscription):
-    """The subscription's add-ons (AddOn rows), each with ``quoted_unit_cents``: the price per
-    user per year it was sold at on a quote, or None for list-priced ones (the cart's and the
-    renewal's prices both read it through ``billing.pricing.addon_yearly_unit_cents``)."""
-    addons = []
-    for row in subscription.addons.select_related("addon"):
-        row.addon.quoted_unit_cents = row.unit_price_cents
-        addons.append(row.addon)
-    return addons
+    """The subscription's add-ons, each at the price per user per year it was sold at
+    (``billing.pricing.AddOnPrice``: a quote's, else the list price)."""
+    return subscription_addon_prices(subscription)
 
 
 def has_past_due_invoice(*, account):
@@ -65,6 +69,9 @@ class CatalogueTerms:
     free_data_history: str
     trial_days: int
     trial_plan_name: str
+    # The product's fixed terms (billing.terms), named on pages and in emails from here too.
+    net_days: int = NET_DAYS
+    cancellation_notice_days: int = CANCELLATION_NOTICE_DAYS
 
 
 def catalogue_terms():
@@ -81,3 +88,70 @@ def catalogue_terms():
         trial_days=TRIAL_DAYS,
         trial_plan_name=trial_plan.name if trial_plan else TRIAL_PLAN_CODE,
     )
+
+
+# --- what a subscription entitles the account to (issue 12, item 6) ----------------------------
+
+SCREEN_DETAILS_CODE = "screen_details"
+ACTIVCONNECT_CODE = "activconnect"
+DATA_HISTORY_CODE = "data_history"
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """What the account's subscription gives it now. Licensing, support, staff (and the API
+    apps) ask this instead of testing subscription states and add-on codes themselves."""
+
+    has_subscription: bool
+    trial: bool  # on its trial
+    paid: bool  # on a paid plan, past its trial (merging users, co-termed purchases)
+    on_term: bool  # a paid annual term is running
+    ended: bool
+    screen_details: bool  # the Screen Details add-on is held (bought, or sold on a quote)
+    activconnect: bool
+    data_history_units: int  # Data History add-on rows (each extends the window)
+
+    @property
+    def paid_or_trial(self):
+        """Support's Digital plan, and the grace period, come with these (PRODUCT.md)."""
+        return (self.paid or self.trial) and not self.ended
+
+
+NO_ENTITLEMENTS = Entitlements(
+    has_subscription=False, trial=False, paid=False, on_term=False, ended=False,
+    screen_details=False, activconnect=False, data_history_units=0,
+)
+
+
+def _entitlements(*, state, plan_is_paid, term_end, codes) -> Entitlements:
+    trial = state == SubscriptionState.TRIALING
+    ended = state == SubscriptionState.ENDED
+    paid = plan_is_paid and not trial and not ended
+    return Entitlements(
+        has_subscription=True, trial=trial, paid=paid, ended=ended, on_term=paid and term_end is not None,
+        screen_details=SCREEN_DETAILS_CODE in codes, activconnect=ACTIVCONNECT_CODE in codes,
+        data_history_units=codes.count(DATA_HISTORY_CODE),
+    )
+
+
+def entitlements(*, subscription) -> Entitlements:
+    """From a subscription (its plan loaded; its add-ons prefetched, else one query)."""
+    if subscription is None:
+        return NO_ENTITLEMENTS
+    codes = [row.addon.code for row in subscription.addons.all()] if subscription.pk else []
+    return _entitlements(state=subscription.state, plan_is_paid=subscription.plan.is_paid,
+                         term_end=subscription.term_end, codes=codes)
+
+
+def entitlements_for(*, account) -> Entitlements:
+    """The account's entitlements in one query (a row per add-on, joined): the check-in's
+    privacy rule asks it for every batch that carries activity."""
+    rows = list(
+        Subscription.objects.filter(account=account)
+        .values_list("state", "plan__is_paid", "term_end", "addons__addon__code")
+    )
+    if not rows:
+        return NO_ENTITLEMENTS
+    state, plan_is_paid, term_end, _ = rows[0]
+    return _entitlements(state=state, plan_is_paid=plan_is_paid, term_end=term_end,
+                         codes=[code for *_, code in rows if code])

@@ -24,19 +24,13 @@ from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
-from licensing.models import AccountLicensing, ComplianceState
+from licensing.models import AccountLicensing, BlockedReason, ComplianceState
 from licensing.notices import access_blocked_notify
 
-# Why an account is blocked (AccountLicensing.blocked_reason).
-GRACE_EXPIRED = "grace_expired"
-FREE_OVER_LIMIT = "free_over_limit"
-STORAGE_OVER_LIMIT = "storage_over_limit"
-
-BLOCKED_REASONS = {
-    GRACE_EXPIRED: "the grace period for using more users than licenses ran out",
-    FREE_OVER_LIMIT: "the Free plan tracks at most {licenses} users and this account uses {used}",
-    STORAGE_OVER_LIMIT: "the account stores more data than its plan allows",
-}
+# Why an account is blocked (licensing.models.BlockedReason, with its one wording).
+GRACE_EXPIRED = BlockedReason.GRACE_EXPIRED
+FREE_OVER_LIMIT = BlockedReason.FREE_OVER_LIMIT
+STORAGE_OVER_LIMIT = BlockedReason.STORAGE_OVER_LIMIT
 
 # PRODUCT.md: reminders 3 days and 1 day before a grace period ends.
 REMINDER_DAYS = (3, 1)
@@ -209,7 +203,8 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
         if target.state == ComplianceState.BLOCKED:  # issue 15: told when it happens
             access_blocked_notify(blocked=[(
                 account.id, account.name,
-                BLOCKED_REASONS[target.blocked_reason].format(used=row.used, licenses=licenses),
+                BlockedReason.explain(target.blocked_reason, used=row.used, licenses=licenses,
+                                      grace_days=plan.grace_period_days if plan else None),
                 row.used, licenses,
             )], now=now)
         if grace_started:
@@ -294,10 +289,12 @@ def grace_periods_expire(*, now=None):
             batch_size=1000,
         )
         access_blocked_notify(blocked=[
-            (account_id, name, BLOCKED_REASONS[GRACE_EXPIRED], used, licenses)
-            for account_id, name, used, licenses in AccountLicensing.objects.filter(
+            (account_id, name, BlockedReason.explain(GRACE_EXPIRED, used=used, licenses=licenses,
+                                                     grace_days=grace_days), used, licenses)
+            for account_id, name, used, licenses, grace_days in AccountLicensing.objects.filter(
                 account_id__in=due_ids
-            ).values_list("account_id", "account__name", "used", "account__subscription__licenses")
+            ).values_list("account_id", "account__name", "used", "account__subscription__licenses",
+                          "account__subscription__plan__grace_period_days")
         ], now=now)
         reminded = 0
         for days in sorted(REMINDER_DAYS):  # 1 day first: a late job sends only the nearest one
@@ -337,8 +334,9 @@ def grace_periods_expire(*, now=None):
     return blocked, reminded
 
 
-def compliance_view(row, licenses):
-    """What the banner and the avatar menu show, from one licensing row."""
+def compliance_view(row, licenses, *, grace_days=None):
+    """What the banner, the avatar menu and the check-in answer show, from one licensing row
+    (``grace_days``: the plan's grace length, named in a blocked account's reason)."""
     now = timezone.now()
     state = row.state if row is not None else ComplianceState.OK
     used = row.used if row is not None else 0
@@ -349,9 +347,8 @@ def compliance_view(row, licenses):
         info["grace_period_ends_at"] = row.grace_period_ends_at
     if row is not None and state == ComplianceState.BLOCKED:
         info["blocked_reason"] = row.blocked_reason
-        info["blocked_why"] = BLOCKED_REASONS.get(row.blocked_reason, "").format(
-            used=used, licenses=licenses
-        )
+        info["blocked_why"] = BlockedReason.explain(row.blocked_reason, used=used, licenses=licenses,
+                                                    grace_days=grace_days)
         started = getattr(row, "last_grace_started_at", None)
         if row.blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
             info["last_grace_started_at"] = started

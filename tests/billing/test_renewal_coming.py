@@ -44,8 +44,8 @@ def test_renewal_coming_goes_out_60_and_35_days_before_with_the_amount(
     assert first.subject == "Your subscription renews on 10 January 2027: $2,376.00"
     body = first.body
     # Professional $19 x 12 x 10 = $2,280, Screen Details listed, 10 % nonprofit discount.
-    assert "Professional, 10 licenses" in body
-    assert "Screen Details, 10 users" in body
+    assert "Professional: 10 licenses for 12 months" in body
+    assert "Screen Details" in body
     assert "discount 10" in body
     assert "Total charged on 10 January 2027: $2,376.00 (no tax is added)" in body
     assert "The last day to cancel to Free at this renewal is 11 December 2026" in body
@@ -63,7 +63,7 @@ def test_the_amount_follows_the_scheduled_change(django_capture_on_commit_callba
                              plan=Plan.objects.get(code="essentials"), licenses=6)
     assert run_on(datetime(2026, 11, 11, 5, tzinfo=UTC), django_capture_on_commit_callbacks) == 1
     (email,) = mail.outbox
-    assert "Essentials, 6 licenses" in email.body  # $10 x 12 x 6 = $720
+    assert "Essentials: 6 licenses for 12 months" in email.body  # $10 x 12 x 6 = $720
     assert email.subject.endswith(": $720.00")
     assert "the change you scheduled; today: Professional x 10" in email.body
 

@@ -37,7 +37,7 @@ def test_grace_expired_emails_every_admin_once(make_agent, django_capture_on_com
     (email,) = blocked_emails()
     assert sorted(email.to) == sorted([admin.email, second.email])
     assert email.subject == f"{account.name}: Data access is blocked"
-    assert "grace period for using more users than licenses ran out" in email.body
+    assert "the 14-day grace period ended while more users are tracked" in email.body
     assert "6 users on 5 licenses" in email.body
     assert "/cart/?licenses=6" in email.body and "/users/" in email.body
     assert "Check-ins are still accepted" in email.body
@@ -49,7 +49,7 @@ def test_free_over_its_cap_is_told_at_once(make_agent, django_capture_on_commit_
         make_agent(account).checkin(*[event(f"u{n}", domain="X") for n in range(4)])
     (email,) = blocked_emails()
     assert email.to == [admin.email]
-    assert "Free plan tracks at most 3 users and this account uses 4" in email.body
+    assert "Free plan tracks at most 3 users and this account tracks 4" in email.body
 
 
 def test_storage_over_the_limit_is_told(make_agent, django_capture_on_commit_callbacks):
@@ -60,7 +60,7 @@ def test_storage_over_the_limit_is_told(make_agent, django_capture_on_commit_cal
         compliance_evaluate(account=account, actor=Actor.system("t"))
         compliance_evaluate(account=account, actor=Actor.system("t"))
     (email,) = blocked_emails()
-    assert "stores more data than its plan allows" in email.body
+    assert "over the plan's storage limit" in email.body
     assert "delete activity" in email.body.lower()
 
 
