@@ -12,7 +12,7 @@ from accounts.selectors import admin_emails
 from accounts.services import ServiceError, audit_record
 from billing.models import QuoteState
 from billing.selectors import subscription_for
-from support.coverage import response_due_at
+from support.coverage import WEEKDAYS, response_due_at
 from support.models import (
     AccountSupportPlan,
     CaseChannel,
@@ -304,6 +304,13 @@ def entitlement_use_record(
 # --- Cases ----------------------------------------------------------------------------------
 
 
+def case_clock_coverage(*, channel, plan):
+    """The hours a case's first-response clock runs in. PRODUCT.md (the seed's row "Email Support
+    (M-F 8 am - 6 pm CT)"): email support is weekdays 8-18 CT on every plan; live chat and phone
+    and remote support have the plan's own hours (Premier's weekends, Signature's 24/7)."""
+    return WEEKDAYS if channel == CaseChannel.EMAIL else plan.coverage
+
+
 def case_open(*, account, user, subject, description, severity, channel, actor):
     """An Admin opens a case; its first-response due time comes from the plan in effect."""
     now = timezone.now()
@@ -321,7 +328,8 @@ def case_open(*, account, user, subject, description, severity, channel, actor):
         case = SupportCase.objects.create(
             account=account, plan=plan, subject=subject, description=description,
             severity=severity, channel=channel, opened_by=user, opened_at=now,
-            first_response_due_at=response_due_at(now, plan.email_response_hours, plan.coverage),
+            first_response_due_at=response_due_at(now, plan.email_response_hours,
+                                                  case_clock_coverage(channel=channel, plan=plan)),
         )
         audit_record(
             account=account, actor=actor, kind="support.case_opened",
