@@ -306,6 +306,7 @@ def test_two_breach_runs_at_once_email_each_case_once():
             services.case_open(account=account, user=admin, actor=Actor.for_user(admin),
                                subject=f"case {n}", description="y", severity="low",
                                channel="email")
+    mail.outbox.clear()  # the "case opened" emails (issue 15); the breaches' are counted below
     barrier = threading.Barrier(2)
     flagged = []
 
