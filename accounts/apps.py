@@ -17,5 +17,8 @@ class AccountsConfig(AppConfig):
             minutes=1,
         )
 
+        # Daily: closed accounts past their 30-day cooling-off are erased (accounts/closure.py).
+        jobs.register_job("erase_closed_accounts", "accounts.tasks.erase_closed_accounts", Schedule.DAILY)
+
         # Schedules are (re)written after every migrate: one row per job name, never duplicated.
         post_migrate.connect(jobs.schedules_sync_on_migrate, sender=self)

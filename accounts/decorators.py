@@ -2,6 +2,15 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+
+CLOSURE_PAGE = "/account/delete/"
+
+
+def open_when_closed(view):
+    """Marks a page that stays open while the account is closed (the closure page, the export)."""
+    view.open_when_closed = True
+    return view
 
 
 def _guard(view, allowed, refusal=""):
@@ -15,6 +24,14 @@ def _guard(view, allowed, refusal=""):
             raise PermissionDenied("This page belongs to a customer account.")
         if not allowed(membership):
             raise PermissionDenied(refusal)
+        if membership.account.closed_at is not None and not getattr(view, "open_when_closed", False):
+            # Issue 15: a closed account's pages are shut at once; its Admins may still cancel.
+            if membership.is_admin:
+                return redirect(CLOSURE_PAGE)
+            raise PermissionDenied(
+                f"{membership.account.name} is closed and will be erased on "
+                f"{membership.account.erase_after:%d %B %Y}. An Admin of the account can cancel."
+            )
         return view(request, *args, **kwargs)
 
     return wrapper

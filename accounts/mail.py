@@ -53,6 +53,27 @@ def email_queue(*, subject: str, body: str, recipients, key: str | None = None, 
     return email
 
 
+def email_queue_many(messages):
+    """Queues many emails in three queries whatever their number (a set-based job's notices).
+    ``messages``: [(subject, body, recipients, key), ...], each ``key`` required: one email per
+    key, those sent before are skipped. Returns how many were queued now."""
+    rows = {}
+    for subject, body, recipients, key in messages:
+        recipients = [r for r in dict.fromkeys(recipients) if r]
+        if recipients and key:
+            rows[key] = OutboundEmail(key=key, subject=subject[:300], body=body,
+                                      recipients="\n".join(recipients))
+    if not rows:
+        return 0
+    known = set(OutboundEmail.objects.filter(key__in=list(rows)).values_list("key", flat=True))
+    new = [row for key, row in rows.items() if key not in known]
+    OutboundEmail.objects.bulk_create(new, ignore_conflicts=True)  # a racing run: its rows win
+    ids = list(OutboundEmail.objects.filter(key__in=[row.key for row in new], sent_at__isnull=True,
+                                            attempts=0).values_list("pk", flat=True))
+    transaction.on_commit(lambda: [_enqueue(pk) for pk in ids])
+    return len(new)
+
+
 def _enqueue(email_id):
     from django_q.tasks import async_task
 

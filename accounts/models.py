@@ -68,6 +68,14 @@ class Account(models.Model):
     agent_key_limit = models.PositiveIntegerField(
         default=20, help_text="Active agent keys the account may have at once; staff may raise it."
     )
+    # Issue 15, deleting the account (accounts/closure.py): closed at once, erased after the
+    # cooling-off unless an Admin cancels; invoices and orders are kept (docs/account-life.md).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erase_after = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -139,14 +139,27 @@ def invitation_accept(*, invitation, password, full_name=""):
     return user
 
 
+def _admins_locked(account_id):
+    """The account's Admin memberships, locked in one order: two Admins demoting or removing each
+    other at the same moment cannot both pass the "at least one Admin" check."""
+    return list(
+        Membership.objects.select_for_update().filter(account_id=account_id, role=Role.ADMIN)
+        .order_by("pk").values_list("pk", flat=True)
+    )
+
+
 def membership_set_role(*, membership, role, actor):
+    """An Admin changes a member's role. An account keeps at least one Admin."""
+    if role not in Role.values:
+        raise ServiceError("Choose a role: Admin, Billing or Viewer.")
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        if membership.role == Role.ADMIN and role != Role.ADMIN:
-            admins = Membership.objects.filter(account=membership.account, role=Role.ADMIN)
-            if admins.count() <= 1:
-                raise ServiceError("An account keeps at least one Admin.")
+        admins = _admins_locked(membership.account_id)
+        membership = Membership.objects.select_for_update().select_related("user", "account").get(pk=membership.pk)
+        if membership.role == Role.ADMIN and role != Role.ADMIN and admins == [membership.pk]:
+            raise ServiceError("An account keeps at least one Admin.")
         before = membership.role
+        if before == role:
+            return membership
         membership.role = role
         membership.save(update_fields=["role"])
         audit_record(
@@ -155,3 +168,26 @@ def membership_set_role(*, membership, role, actor):
             before={"role": before}, after={"role": role},
         )
     return membership
+
+
+def membership_remove(*, membership, actor, by_user=None):
+    """An Admin removes a member: the membership goes, the login is deactivated (a login belongs
+    to one account; the user row stays for the audit trail). Never the last Admin, never oneself
+    (another Admin does it, so that nobody locks themselves out by a click)."""
+    with transaction.atomic():
+        admins = _admins_locked(membership.account_id)
+        membership = Membership.objects.select_for_update().select_related("user", "account").get(pk=membership.pk)
+        if by_user is not None and membership.user_id == by_user.pk:
+            raise ServiceError("You cannot remove yourself: another Admin of the account can.")
+        if membership.role == Role.ADMIN and admins == [membership.pk]:
+            raise ServiceError("An account keeps at least one Admin.")
+        user = membership.user
+        before = {"email": user.email, "role": membership.role}
+        membership.delete()
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(
+            account=membership.account, actor=actor, kind="member.removed",
+            summary=f"{user.email} removed ({before['role']})", before=before,
+        )
+    return user

@@ -1,7 +1,12 @@
 """django-q2 entry points of accounts' jobs."""
 
-from accounts import mail
+from accounts import closure, mail
+from accounts.actors import Actor
 
 
 def deliver_queued_emails():
     return mail.emails_deliver_queued()
+
+
+def erase_closed_accounts():
+    return f"{closure.accounts_erase_due(actor=Actor.job('erase_closed_accounts'))} account(s) erased"

@@ -31,5 +31,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("members/", views.members, name="members"),
+    path("members/<int:pk>/role/", views.member_role, name="member_role"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
 ]

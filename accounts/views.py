@@ -1,15 +1,16 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
+from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.forms import AcceptInvitationForm, InvitationForm, SignupForm
 from accounts.mail import email_queue
-from accounts.models import Invitation, Membership
+from accounts.models import Invitation, Membership, Role
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,11 +62,45 @@ def members(request):
         "form": form,
         "memberships": Membership.objects.filter(account=request.account)
         .select_related("user").order_by("user__email"),
+        "roles": Role.choices,
         "invitations": Invitation.objects.filter(
             account=request.account, accepted_at__isnull=True
         ).order_by("-created_at"),
     }
     return render(request, "accounts/members.html", context)
+
+
+def _member(request, pk):
+    # Looked up within the account: another account's member is a 404.
+    return get_object_or_404(Membership.objects.select_related("user"), pk=pk, account=request.account)
+
+
+@admin_required
+@require_POST
+def member_role(request, pk):
+    membership = _member(request, pk)
+    role = request.POST.get("role", "")
+    try:
+        services.membership_set_role(membership=membership, role=role, actor=Actor.for_user(request.user))
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{membership.user.email} is now {Role(role).label}.")
+    return redirect("members")
+
+
+@admin_required
+@require_POST
+def member_remove(request, pk):
+    membership = _member(request, pk)
+    try:
+        services.membership_remove(membership=membership, actor=Actor.for_user(request.user),
+                                   by_user=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{membership.user.email} was removed and can no longer log in.")
+    return redirect("members")
 
 
 @require_http_methods(["GET", "POST"])

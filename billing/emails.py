@@ -48,6 +48,17 @@ def send_payment_failed(*, order, message):
     )
 
 
+def send_credit_note_issued(*, credit_note, invoice):
+    """Issue 15: a credit note is money: Admins and Billing members get it, its PDF attached.
+    Once: voiding twice returns the first credit note without coming here."""
+    _send_on_commit(
+        account_id=credit_note.account_id, template="credit_note_issued",
+        subject=f"Credit note {credit_note.display_number} for invoice {invoice.display_number}",
+        context={"credit_note": credit_note, "invoice": invoice, "lines": list(credit_note.lines.all())},
+        attachments=[("billing.documents.invoice_pdf_attachment", [credit_note.pk])],
+    )
+
+
 def format_day(day):
     """A date as the emails and messages write it: 30 November 2026."""
     return f"{day.day} {day:%B %Y}"

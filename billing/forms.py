@@ -12,7 +12,8 @@ KEEP_PLAN = ""
 
 class CartForm(forms.Form):
     plan = forms.ChoiceField(label="Plan", required=False)
-    licenses = forms.IntegerField(label="Licenses", min_value=1, max_value=100_000)
+    MAX_LICENSES = 100_000
+    licenses = forms.IntegerField(label="Licenses", min_value=1, max_value=MAX_LICENSES)
     addons = forms.MultipleChoiceField(label="Add-ons", required=False,
                                        widget=forms.CheckboxSelectMultiple)
     coupon = forms.CharField(label="Coupon code", required=False, max_length=40,

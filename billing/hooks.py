@@ -13,3 +13,14 @@ subscription_changed = Signal()
 # accepted Premier or Signature quote into its support plan (``billing.quotes.quote_fulfil``);
 # support activates Premier or Signature from it.
 quote_accepted = Signal()
+
+# ``usage_requested(account)`` asks how many users the account uses; licensing answers with an
+# int (its maintained counter). Billing asks before accepting a renewal change that would leave
+# the account over its licenses (issue 15) and for the cart's ratio after paying.
+usage_requested = Signal()
+
+
+def users_used(*, account):
+    """The account's users used, from whoever answers ``usage_requested`` (licensing); 0 alone."""
+    answers = [used for _, used in usage_requested.send(sender=None, account=account) if used is not None]
+    return max(answers, default=0)

@@ -195,4 +195,5 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
             after=_snapshot(credit_note), reason=reason,
         )
         _refresh_payment_state(account=invoice.account, actor=actor)
+        emails.send_credit_note_issued(credit_note=credit_note, invoice=invoice)
     return credit_note

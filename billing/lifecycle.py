@@ -24,13 +24,14 @@ from billing.changes import (  # noqa: F401
     scheduled_change_withdraw,
 )
 from billing.emails import format_day  # noqa: F401
-from billing.notices import admin_emails, email_after_commit, notices_send  # noqa: F401
+from billing.notices import admin_emails, email_after_commit  # noqa: F401
 from billing.profiles import (  # noqa: F401
     billing_profile_set_discount,
     billing_profile_set_invoice_eligible,
     discount_percent_for,
     discount_problem,
 )
+from billing.renewal_notices import notices_send  # noqa: F401
 from billing.renewals import (  # noqa: F401
     invoice_issue,
     invoices_mark_past_due,

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.services import ServiceError
-from billing import changes, emails, quote_documents, quotes
+from billing import changes, emails, quote_documents, quotes, reactivation, renewal_consequences
 from billing.lifecycle_forms import QuoteRequestForm, ScheduleChangeForm
 from billing.models import Quote, Subscription
 
@@ -40,11 +40,25 @@ def schedule_change(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(BILLING_PAGE)
+    plan, licenses = form.cleaned_data["plan"], form.cleaned_data["licenses"]
+    if not request.POST.get("confirm") and subscription.term_end:
+        # Issue 15: a change that leaves the account over its licenses or shortens its data
+        # history is said first, and scheduled only with an explicit confirm.
+        found = renewal_consequences.renewal_change_consequences(
+            subscription=subscription, plan=plan, licenses=licenses)
+        refusal = found and renewal_consequences.renewal_change_refusal(
+            subscription=subscription, actor=Actor.for_user(request.user), plan=plan, licenses=licenses)
+        if found and not refusal:
+            return render(request, "billing/change_confirm.html", {
+                "subscription": subscription, "consequences": found,
+                "plan": plan, "licenses": licenses if licenses is not None else subscription.licenses,
+                "plan_code": request.POST.get("plan", ""), "licenses_posted": request.POST.get("licenses", ""),
+            })
     return _run(
         request,
         lambda: changes.scheduled_change_set(
             subscription=subscription, actor=Actor.for_user(request.user),
-            plan=form.cleaned_data["plan"], licenses=form.cleaned_data["licenses"],
+            plan=plan, licenses=licenses,
         ),
         f"Change scheduled for the renewal on {emails.format_day(subscription.term_end)}."
         if subscription.term_end else "Change scheduled.",
@@ -77,6 +91,21 @@ def withdraw_change(request):
         ),
         "Scheduled change withdrawn: the subscription renews as it is.",
     )
+
+
+@admin_required
+@require_POST
+def reactivate(request):
+    """Issue 15: the last paid plan back into the cart in one step; the Admin pays there."""
+    subscription = _subscription(request)
+    try:
+        reactivation.reactivation_to_cart(account=request.account, subscription=subscription,
+                                          actor=Actor.for_user(request.user))
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return redirect(BILLING_PAGE)
+    messages.success(request, "Your last plan is in the cart: check the total and pay to reactivate.")
+    return redirect("/cart/")
 
 
 @admin_required

@@ -664,7 +664,9 @@ class Quote(models.Model):
 class NoticeKind(models.TextChoices):
     TRIAL_ENDING_3_DAYS = "trial_ending_3_days", "Trial ends in 3 days"
     TRIAL_ENDING_1_DAY = "trial_ending_1_day", "Trial ends tomorrow"
-    RENEWAL_COMING = "renewal_coming", "Renewal in 30 days"
+    RENEWAL_COMING = "renewal_coming", "Renewal in 30 days (before issue 15)"
+    RENEWAL_COMING_60 = "renewal_coming_60", "Renewal in 60 days"
+    RENEWAL_COMING_35 = "renewal_coming_35", "Renewal in 35 days"
     PAYMENT_OVERDUE = "payment_overdue", "Payment overdue"
 
 

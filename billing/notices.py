@@ -1,6 +1,6 @@
 """Billing notices, each sent once (a BillingNotice row per notice, unique by the database): trial
-ending (3 and 1 days before), renewal coming (30 days before), and the formatting and email
-helpers every lifecycle email uses."""
+ending (3 and 1 days before), and the formatting and email helpers every lifecycle email uses.
+Renewal coming (60 and 35 days before, with the amount): billing/renewal_notices.py."""
 
 from datetime import timedelta
 
@@ -9,11 +9,10 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.mail import email_queue
+from accounts.mail import email_queue, email_queue_many
 from accounts.selectors import admin_emails as account_admin_emails
-from accounts.selectors import admin_emails_by_account, billing_emails_by_account
+from accounts.selectors import admin_emails_by_account
 from billing import selectors
-from billing.changes import cancellation_last_day
 from billing.emails import format_day
 from billing.models import (
     BillingNotice,
@@ -27,8 +26,6 @@ from billing.subscriptions import (  # noqa: F401 (callers import them from here
     subscription_refresh_payment_state,
 )
 from billing.terms import (
-    RENEWAL_NOTICE_DAYS,
-    RENEWING_STATES,
     TRIAL_LAST_NOTICE_DAYS,
     TRIAL_NOTICE_DAYS,
 )
@@ -80,10 +77,10 @@ def _notices_sent(subscriptions):
     )
 
 
-def notices_send(*, now=None):
-    """Sends the trial-ending (3 days, 1 day) and renewal-coming (30 days) notices that are due
-    and were not sent yet. A job that ran late still sends the most recent one due, never both
-    trial notices on one day. Returns how many went out."""
+def trial_notices_send(*, now=None):
+    """Sends the trial-ending notices (3 days, 1 day) that are due and were not sent yet. A job
+    that ran late still sends the most recent one due, never both on one day. Returns how many
+    went out. (The renewal-coming notices: billing.renewal_notices.)"""
     now = now or timezone.now()
     today = timezone.localdate(now)
     sent = 0
@@ -114,40 +111,26 @@ def notices_send(*, now=None):
                          "days_left": days_left},
                 recipients=emails.get(subscription.account_id, []),
             )
-    renewing = list(
-        Subscription.objects.select_related("account", "plan", "scheduled_change__plan")
-        .prefetch_related("addons__addon")
-        .filter(
-            state__in=RENEWING_STATES, plan__is_paid=True, term_end__gt=today,
-            term_end__lte=today + timedelta(days=RENEWAL_NOTICE_DAYS),
-        )
-    )
-    sent_before = _notices_sent(renewing)
-    emails = billing_emails_by_account(account_ids=[r.account_id for r in renewing])
-    for subscription in renewing:
-        if (subscription.pk, NoticeKind.RENEWAL_COMING, subscription.term_end) in sent_before:
-            continue
-        change = getattr(subscription, "scheduled_change", None)
-        with transaction.atomic():
-            sent += _notice_send_once(
-                subscription=subscription, kind=NoticeKind.RENEWAL_COMING,
-                about=subscription.term_end,
-                subject=(
-                    f"Your subscription moves to Free on {format_day(subscription.term_end)}"
-                    if change and change.cancel_to_free else
-                    f"Your subscription renews on {format_day(subscription.term_end)}"
-                ),
-                template="billing/emails/renewal_coming.txt",
-                context={
-                    "subscription": subscription, "change": change,
-                    "renews_on": format_day(subscription.term_end),
-                    "last_day": format_day(cancellation_last_day(subscription=subscription)),
-                    "can_still_cancel": today <= cancellation_last_day(subscription=subscription),
-                    "addons": list(subscription.addons.all()),
-                },
-                recipients=emails.get(subscription.account_id, []),
-            )
     return sent
 
 
 # --- 3. changes scheduled for the renewal --------------------------------------------------------
+
+
+def trial_became_free_notify(*, subscriptions):
+    """Issue 15: the Admins of each trial that just became Free are told, once per subscription,
+    in three queries whatever their number (``trials_expire`` is set-based)."""
+    if not subscriptions:
+        return 0
+    emails = admin_emails_by_account(account_ids=[s.account_id for s in subscriptions])
+    terms = selectors.catalogue_terms()
+    site = settings.SITE_URL.rstrip("/")
+    messages = []
+    for subscription in subscriptions:
+        body = render_to_string("billing/emails/trial_became_free.txt", {
+            "account_name": subscription.account.name, "trial_plan": terms.trial_plan_name,
+            "terms": terms, "site_url": site,
+        })
+        messages.append((f"{subscription.account.name} is now on the Free plan", body,
+                         emails.get(subscription.account_id, []), f"trial-became-free:{subscription.pk}"))
+    return email_queue_many(messages)

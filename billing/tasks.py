@@ -2,7 +2,7 @@
 Each is also a management command of the same name (billing/management/commands/)."""
 
 from accounts.actors import Actor
-from billing import collection, documents, notices, reconciliation, renewals, trials
+from billing import collection, documents, reconciliation, renewal_notices, renewals, trials
 
 
 def expire_trials():
@@ -10,7 +10,7 @@ def expire_trials():
 
 
 def send_billing_notices():
-    return notices.notices_send()
+    return renewal_notices.notices_send()
 
 
 def mark_invoices_past_due():

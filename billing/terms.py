@@ -20,10 +20,12 @@ NET_DAYS = 30
 FREE_PLAN_CODE = "free"
 # PRODUCT.md, "Billing and the cart": a cancellation must arrive 30 days before the anniversary.
 CANCELLATION_NOTICE_DAYS = 30
-# Issue 4: trial ending 3 days and 1 day before; renewal coming 30 days before.
+# Issue 4: trial ending 3 days and 1 day before.
 TRIAL_NOTICE_DAYS = 3
 TRIAL_LAST_NOTICE_DAYS = 1
-RENEWAL_NOTICE_DAYS = 30
+# Issue 15: "renewal coming" 60 and 35 days before the anniversary (with the amount), so that the
+# second one still leaves 5 days before the last day to cancel (CANCELLATION_NOTICE_DAYS).
+RENEWAL_NOTICE_DAYS = (60, 35)
 # Issue 4: invoices (renewals, quotes) are payable net 30.
 INVOICE_DUE_DAYS = NET_DAYS
 # The states a paid subscription renews from (its ``state`` values).

@@ -14,6 +14,7 @@ from billing.models import (
     Subscription,
     SubscriptionState,
 )
+from billing.notices import trial_became_free_notify
 from billing.selectors import has_past_due_invoice
 from billing.services import subscription_snapshot
 from billing.subscriptions import (
@@ -66,6 +67,7 @@ def trials_expire(*, actor, now=None, account=None):
             )
             subscription_changed.send(sender=Subscription, account=after[before.pk].account, actor=actor,
                                       changed={"plan": [before.plan.code, free.code], "state": [before.state, "active"]})
+        trial_became_free_notify(subscriptions=expiring)
     return len(expiring)
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("billing/schedule/cancel/", lifecycle_views.schedule_cancellation,
          name="billing_schedule_cancellation"),
     path("billing/schedule/withdraw/", lifecycle_views.withdraw_change, name="billing_withdraw_change"),
+    path("billing/reactivate/", lifecycle_views.reactivate, name="billing_reactivate"),
     path("billing/quotes/", lifecycle_views.quote_list, name="billing_quotes"),
     path("billing/quotes/new/", lifecycle_views.quote_new, name="billing_quote_new"),
     path("billing/quotes/<int:pk>/", lifecycle_views.quote_detail, name="billing_quote"),

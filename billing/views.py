@@ -14,6 +14,15 @@ from billing.payment_views import card_context, payment_next
 from billing.services import BILLING_DETAILS_FIELDS, billing_details_update
 
 
+def _licenses_asked(request):
+    """``?licenses=N`` (issue 15: a one-click true-up from the banner), or None when absent or not
+    a number the cart's form accepts: a bad value is ignored, never an error page."""
+    value = request.GET.get("licenses", "")
+    if not value.isdigit() or not 1 <= int(value) <= CartForm.MAX_LICENSES:
+        return None
+    return int(value)
+
+
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     account = request.account
     subscription = selectors.subscription_for(account=account)
@@ -48,6 +57,9 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
             "addons": [carts.SCREEN_DETAILS] if cart and cart.screen_details else [],
             "coupon": cart.coupon.code if cart and cart.coupon_id else "",
         }
+        asked = _licenses_asked(request)
+        if asked is not None:  # the banner's "buy licenses": the cart at the licenses used
+            initial["licenses"] = asked
         cart_form = CartForm(initial=initial, subscription=subscription, plans=plans,
                              addons=addons, new_term=new_term)
     eligible = profile.invoice_eligible

@@ -1,7 +1,7 @@
 """Activity: ingestion (rolled up per user per day), storage, data-history purge, usage snapshots.
 
 Rules (docs/activity.md):
-- Strictest privacy by default: without Screen Details (and outside a trial) the URL path and
+- Strictest privacy by default: without Screen Details (a trial included) the URL path and
   the window title are dropped here, before anything is stored; only the app and the site's
   domain are kept (``licensing.reports.account_keeps_screen_details``).
 - One row per (tracked user, day in UTC, app, site, url_path, title): ingestion adds seconds

@@ -37,7 +37,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from billing.selectors import subscription_for
 from config.throttling import client_ip
-from licensing import agent_cache, services
+from licensing import agent_cache, closure, services
 from licensing.compliance import compliance_view, licenses_of
 from licensing.identity import identity_of
 from licensing.models import AccountLicensing, TrackedUser
@@ -155,6 +155,7 @@ PROBLEM_RESPONSES = {
     for status, description in [
         (400, "The body is not a valid check-in batch (`errors` lists why)."),
         (401, "Missing, unknown or revoked agent key."),
+        (403, "The account was closed (deleted by an Admin): check-ins are refused until it is erased."),
         (413, "The body is over 1 MiB."),
         (429, "Over the key's rate limit; retry after `Retry-After` seconds."),
         (500, "Nothing was recorded; retry later."),
@@ -366,6 +367,9 @@ class AgentKeyAuth(HttpBearer):
     def authenticate(self, request, token):
         key = services.agent_key_authenticate(secret=token.strip())
         if key is None:
+            refusal = closure.agent_refusal(secret=token)  # issue 15: a closed account says so
+            if refusal:
+                raise ApiProblem(403, "Account closed", refusal)
             _count_auth_failure(request)
             return None
         _check_rate(key)

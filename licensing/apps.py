@@ -8,9 +8,10 @@ class LicensingConfig(AppConfig):
     def ready(self):
         from django_q.models import Schedule
 
+        from accounts.hooks import account_closed, account_erasing, account_reopened
         from accounts.jobs import register_job
-        from billing.hooks import subscription_changed
-        from licensing import receivers
+        from billing.hooks import subscription_changed, usage_requested
+        from licensing import closure, receivers
 
         # Billing tells licensing that licenses or plan changed through its hook.
         subscription_changed.connect(receivers.reevaluate_compliance, dispatch_uid="licensing_compliance")
@@ -28,8 +29,15 @@ class LicensingConfig(AppConfig):
         for signal in (post_save, post_delete):
             signal.connect(agent_cache.on_addon_saved, sender=SubscriptionAddOn, dispatch_uid="agent_cache_addon")
             signal.connect(agent_cache.on_plan_saved, sender=Plan, dispatch_uid="agent_cache_plan")
+        usage_requested.connect(receivers.answer_usage, dispatch_uid="licensing_usage")
+        # Deleting an account (issue 15): agents stopped, given back, data erased.
+        account_closed.connect(closure.on_account_closed, dispatch_uid="licensing_closed")
+        account_reopened.connect(closure.on_account_reopened, dispatch_uid="licensing_reopened")
+        account_erasing.connect(closure.on_account_erasing, dispatch_uid="licensing_erasing")
         # Hourly: due grace periods become blocked, reminders 3 days and 1 day before the end.
         register_job("expire_grace_periods", "licensing.tasks.expire_grace_periods", Schedule.HOURLY)
+        # Hourly: storage past 80 % of the plan's limit is told once per crossing (issue 15).
+        register_job("send_storage_notices", "licensing.tasks.send_storage_notices", Schedule.HOURLY)
         # Activity jobs (docs/activity.md).
         register_job("purge_data_history", "licensing.activity_tasks.purge_data_history", Schedule.DAILY)
         # Event ids older than the dedupe window (licensing/checkin_events.py).

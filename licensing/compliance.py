@@ -26,6 +26,7 @@ from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
 from licensing import agent_cache
 from licensing.models import AccountLicensing, BlockedReason, ComplianceState
+from licensing.notices import access_blocked_notify
 
 # Why an account is blocked (licensing.models.BlockedReason, with its one wording).
 GRACE_EXPIRED = BlockedReason.GRACE_EXPIRED
@@ -200,6 +201,13 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             + (f" ({row.blocked_reason})" if row.blocked_reason else ""),
             before=before, after=_snapshot(row),
         )
+        if target.state == ComplianceState.BLOCKED:  # issue 15: told when it happens
+            access_blocked_notify(blocked=[(
+                account.id, account.name,
+                BlockedReason.explain(target.blocked_reason, used=row.used, licenses=licenses,
+                                      grace_days=plan.grace_period_days if plan else None),
+                row.used, licenses,
+            )], now=now)
         if grace_started:
             ends = row.grace_period_ends_at
             _email_admins_on_commit(
@@ -282,6 +290,14 @@ def grace_periods_expire(*, now=None):
             ],
             batch_size=1000,
         )
+        access_blocked_notify(blocked=[
+            (account_id, name, BlockedReason.explain(GRACE_EXPIRED, used=used, licenses=licenses,
+                                                     grace_days=grace_days), used, licenses)
+            for account_id, name, used, licenses, grace_days in AccountLicensing.objects.filter(
+                account_id__in=due_ids
+            ).values_list("account_id", "account__name", "used", "account__subscription__licenses",
+                          "account__subscription__plan__grace_period_days")
+        ], now=now)
         reminded = 0
         for days in sorted(REMINDER_DAYS):  # 1 day first: a late job sends only the nearest one
             field = f"grace_{days}_day_notice_sent_at"

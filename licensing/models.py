@@ -184,6 +184,9 @@ class AccountLicensing(models.Model):
     last_grace_started_at = models.DateTimeField(null=True, blank=True)
     last_grace_ends_at = models.DateTimeField(null=True, blank=True)
     storage_bytes = models.BigIntegerField(default=0)
+    # Issue 15: the storage warning last sent (80 = "80 % full"); back to 0 once under it again,
+    # so that the next crossing is told again (licensing.notices.storage_notices_send).
+    storage_notice_percent = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -8,6 +8,8 @@ from django.shortcuts import render
 
 from accounts.decorators import activity_required, member_required
 from licensing.charts import usage_chart
+from licensing.compliance import licenses_of
+from licensing.forecast import storage_meter, usage_forecast
 from licensing.reports import (
     EXPORT_COLUMNS,
     account_keeps_screen_details,
@@ -29,6 +31,8 @@ def dashboard(request):
     account = request.account
     window = data_history_window(account=account)
     history = usage_history(account=account, today=window.today)
+    plan = window.subscription.plan if window.subscription else None
+    licenses = licenses_of(window.subscription)
     return render(
         request,
         "licensing/dashboard.html",
@@ -36,6 +40,10 @@ def dashboard(request):
             "subscription": window.subscription,
             "history": window,
             "chart": usage_chart(history, today=window.today),
+            # Issue 15: the forecast and the storage meter.
+            "forecast": usage_forecast(history, licenses=licenses, today=window.today),
+            "storage": storage_meter(storage_bytes=account_licensing(account=account).storage_bytes,
+                                     limit_bytes=plan.storage_limit_bytes if plan else None),
         },
     )
 

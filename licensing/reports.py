@@ -45,10 +45,10 @@ def today_utc():
 # --- privacy -----------------------------------------------------------------------------------
 
 def account_keeps_screen_details(*, account):
-    """URL paths and window titles are kept only with Screen Details or during a trial;
-    otherwise ingestion keeps the app and the site's domain alone (strictest privacy)."""
-    allowed = entitlements_for(account=account)
-    return allowed.trial or allowed.screen_details
+    """URL paths and window titles are kept only with Screen Details; otherwise ingestion keeps
+    the app and the site's domain alone (strictest privacy). PRODUCT.md: every plan, the trial
+    included (issue 15): a trial collects no titles or URLs unless Screen Details is bought."""
+    return entitlements_for(account=account).screen_details
 
 
 # --- data history ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from licensing import report_views, views_core
+from licensing import closure_views, report_views, views_core
 
 urlpatterns = [
     # Dashboard, reports and export (docs/activity.md).
@@ -12,4 +12,8 @@ urlpatterns = [
     path("agents/<int:key_id>/revoke/", views_core.agent_revoke, name="agent_revoke"),
     path("users/", views_core.users, name="users"),
     path("users/<int:user_id>/<slug:action>/", views_core.user_action, name="user_action"),
+    # Deleting the account (issue 15, docs/account-life.md).
+    path("account/delete/", closure_views.account_delete, name="account_delete"),
+    path("account/delete/cancel/", closure_views.account_delete_cancel, name="account_delete_cancel"),
+    path("account/export/", closure_views.account_export, name="account_export"),
 ]

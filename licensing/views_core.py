@@ -10,6 +10,7 @@ from accounts.decorators import admin_required
 from accounts.services import ServiceError
 from licensing import selectors, services
 from licensing.forms import AgentKeyForm, AliasForm, UsersFilterForm
+from licensing.machines import MACHINES_SHOWN, machines_for
 from licensing.models import AgentKey, TrackedUser, TrackedUserState
 
 USERS_PER_PAGE = 50
@@ -42,7 +43,10 @@ def agents(request):
         else:
             form = AgentKeyForm()
     keys = AgentKey.objects.filter(account=request.account).order_by("-created_at")
-    response = render(request, "licensing/agents.html", {"form": form, "keys": keys, "new_secret": new_secret})
+    response = render(request, "licensing/agents.html", {
+        "form": form, "keys": keys, "new_secret": new_secret,
+        "machines": machines_for(account=request.account), "machines_shown": MACHINES_SHOWN,
+    })
     if new_secret:
         response["Cache-Control"] = "no-store"  # the key is shown once: never from a cache
     return response

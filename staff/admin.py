@@ -128,7 +128,7 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     object_actions = ACCOUNT_ACTIONS
     list_display = [
         "name", "slug", "plan", "licenses", "used", "ratio", "compliance", "grace_ends",
-        "trial_ends", "arr", "support_plan", "success_manager_email",
+        "trial_ends", "arr", "support_plan", "success_manager_email", "closing",
     ]
     list_filter = [StateFilter, "subscription__plan"]
     search_fields = ["name", "slug", "memberships__user__email"]
@@ -165,6 +165,15 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
                 )
 
     # --- columns -----------------------------------------------------------------------------
+    @admin.display(description="closing", ordering="erase_after")
+    def closing(self, obj):
+        """Issue 15: an account an Admin deleted, in its cooling-off (the Admin can still cancel)."""
+        if obj.erased_at:
+            return f"erased {obj.erased_at:%Y-%m-%d}"
+        if obj.closed_at:
+            return f"closed {obj.closed_at:%Y-%m-%d}, erased on {obj.erase_after:%Y-%m-%d}"
+        return "-"
+
     @admin.display(ordering="subscription__plan__sort_order")
     def plan(self, obj):
         sub = _related(obj, "subscription")

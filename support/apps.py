@@ -8,6 +8,7 @@ class SupportConfig(AppConfig):
     def ready(self):
         from django_q.models import Schedule
 
+        from accounts.hooks import account_erasing
         from accounts.jobs import register_job
 
         # The support plans are on /pricing/, cached until staff edit the catalogue.
@@ -19,6 +20,7 @@ class SupportConfig(AppConfig):
         connect(SupportPlan, SupportPlanFeature, uid="support_catalogue")
         subscription_changed.connect(receivers.follow_subscription, dispatch_uid="support.digital")
         quote_accepted.connect(receivers.activate_from_quote, dispatch_uid="support.quote")
+        account_erasing.connect(receivers.erase_cases, dispatch_uid="support.erase")
         register_job(
             "flag_support_breaches", "support.tasks.flag_support_breaches",
             Schedule.MINUTES, minutes=15,

@@ -2,6 +2,7 @@ import logging
 
 from accounts.services import ServiceError
 from support import services
+from support.models import SupportCase
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +21,9 @@ def activate_from_quote(sender, quote, actor, **kwargs):
     except ServiceError as error:
         # The quote stays accepted; staff see why in the log and activate from the admin.
         logger.warning("support plan of quote %s not activated: %s", quote.pk, error)
+
+
+def erase_cases(sender, account_ids, actor, **kwargs):
+    """Accounts' ``account_erasing`` (issue 15): their support cases and replies go, set-based;
+    support plans and entitlement uses stay with the sales record."""
+    SupportCase.objects.filter(account_id__in=account_ids).delete()

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from accounts.mail import email_queue
 from accounts.models import Account
+from accounts.selectors import admin_emails
 from accounts.services import ServiceError, audit_record
 from billing.models import QuoteState
 from billing.selectors import subscription_for
-from support.coverage import response_due_at
+from support.coverage import WEEKDAYS, response_due_at
 from support.models import (
     AccountSupportPlan,
     CaseChannel,
@@ -303,6 +304,13 @@ def entitlement_use_record(
 # --- Cases ----------------------------------------------------------------------------------
 
 
+def case_clock_coverage(*, channel, plan):
+    """The hours a case's first-response clock runs in. PRODUCT.md (the seed's row "Email Support
+    (M-F 8 am - 6 pm CT)"): email support is weekdays 8-18 CT on every plan; live chat and phone
+    and remote support have the plan's own hours (Premier's weekends, Signature's 24/7)."""
+    return WEEKDAYS if channel == CaseChannel.EMAIL else plan.coverage
+
+
 def case_open(*, account, user, subject, description, severity, channel, actor):
     """An Admin opens a case; its first-response due time comes from the plan in effect."""
     now = timezone.now()
@@ -320,7 +328,8 @@ def case_open(*, account, user, subject, description, severity, channel, actor):
         case = SupportCase.objects.create(
             account=account, plan=plan, subject=subject, description=description,
             severity=severity, channel=channel, opened_by=user, opened_at=now,
-            first_response_due_at=response_due_at(now, plan.email_response_hours, plan.coverage),
+            first_response_due_at=response_due_at(now, plan.email_response_hours,
+                                                  case_clock_coverage(channel=channel, plan=plan)),
         )
         audit_record(
             account=account, actor=actor, kind="support.case_opened",
@@ -328,7 +337,26 @@ def case_open(*, account, user, subject, description, severity, channel, actor):
             after={"case": case.pk, "plan": plan.code, "severity": severity, "channel": channel,
                    "first_response_due_at": case.first_response_due_at.isoformat()},
         )
+        _case_email(
+            case=case, key=f"case-opened-{case.pk}", subject=f"Case #{case.pk} opened: {subject}",
+            body=(
+                f"{user.email} opened case #{case.pk} \"{subject}\" ({case.get_severity_display()}) "
+                f"for {account.name} on the {plan.name} support plan.\n\n"
+                f"Target for a first response by {case.first_response_due_at:%Y-%m-%d %H:%M} UTC "
+                f"({plan.email_response_hours} hours, counted while email support is open: "
+                "weekdays 8:00-18:00 CT). We answer by email and on the case's page."
+            ),
+        )
     return case
+
+
+def _case_email(*, case, subject, body, key=None):
+    """Issue 15: whoever opened the case and the account's Admins hear of it, in one email."""
+    recipients = [case.opened_by.email] if case.opened_by_id else []
+    recipients += admin_emails(account_id=case.account_id)
+    link = f"{settings.SITE_URL.rstrip('/')}/support/cases/{case.pk}/"
+    email_queue(subject=subject[:200], body=f"{body}\n\n-- \nOur support team. See the case and reply: {link}",
+                recipients=recipients, key=key)
 
 
 def case_request_phone_and_remote(*, case, actor):
@@ -369,15 +397,10 @@ def case_reply_add(*, case, author, body):
                 case.assigned_to = author
                 fields.append("assigned_to")
             case.save(update_fields=fields)
-        if by_staff and case.opened_by_id:
+        if by_staff:
             # The customer hears of our answer by email, with a link to the case.
-            to = case.opened_by.email
-            link = f"{settings.SITE_URL.rstrip('/')}/support/cases/{case.pk}/"
-            email_queue(
-                subject=f"Case #{case.pk}: {case.subject}"[:200],
-                body=f"{body}\n\n-- \nOur support team. See the case and reply: {link}",
-                recipients=[to],
-            )
+            _case_email(case=case, subject=f"Case #{case.pk}: {case.subject}", body=body,
+                        key=f"case-reply-{reply.pk}")
     return reply
 
 

@@ -6,7 +6,7 @@ from django import template
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from billing import changes, terms
+from billing import changes, reactivation, terms
 from billing.lifecycle_forms import ScheduleChangeForm
 from billing.models import Invoice, InvoiceState, Quote, QuoteState, Subscription
 
@@ -50,4 +50,6 @@ def lifecycle_panel(context):
             past_due=subscription.past_due,
             form=ScheduleChangeForm(subscription=subscription),
         )
+    elif not subscription.plan.is_paid:
+        panel["reactivation"] = reactivation.reactivation_offer(subscription=subscription)
     return panel

@@ -52,24 +52,10 @@ def test_a_late_job_sends_only_the_latest_trial_notice(django_capture_on_commit_
     assert len(mail.outbox) == 1 and "(tomorrow)" in mail.outbox[0].body
 
 
-def test_renewal_coming_goes_out_30_days_before_once(django_capture_on_commit_callbacks):
-    account, admin = paid_account_since(date(2026, 1, 10))  # renews 10 January 2027
-    cap = django_capture_on_commit_callbacks
-    assert run_on(datetime(2026, 12, 10, 5, tzinfo=UTC), cap) == 0  # 31 days before
-    assert run_on(datetime(2026, 12, 11, 5, tzinfo=UTC), cap) == 1  # 30 days before
-    assert run_on(datetime(2026, 12, 12, 5, tzinfo=UTC), cap) == 0
-    assert run_on(datetime(2027, 1, 9, 5, tzinfo=UTC), cap) == 0
-    (email,) = mail.outbox
-    assert email.to == [admin.email]
-    assert email.subject == "Your subscription renews on 10 January 2027"
-    assert "Professional x 10 licenses" in email.body
-    assert "last day to ask for a cancellation to Free at this renewal is 11 December 2026" in email.body
-
-
 def test_the_notices_command_runs_the_job(capsys):
     paid_account_since(date(2026, 1, 10))
     with time_machine.travel(datetime(2026, 12, 20, tzinfo=UTC), tick=False):
         call_command("send_billing_notices")
         call_command("send_billing_notices")
     assert capsys.readouterr().out.splitlines() == ["1 notice(s) sent", "0 notice(s) sent"]
-    assert BillingNotice.objects.filter(kind="renewal_coming", about=date(2027, 1, 10)).count() == 1
+    assert BillingNotice.objects.filter(kind="renewal_coming_35", about=date(2027, 1, 10)).count() == 1

@@ -60,12 +60,16 @@ def test_with_screen_details_paths_and_titles_are_kept(paid):
     ]
 
 
-def test_a_trial_keeps_screen_details(trial_account):
+def test_a_trial_keeps_the_strictest_privacy(trial_account):
+    """PRODUCT.md: "Without it every plan, the trial included, keeps the strictest privacy"
+    (issue 15): a trial collects no window titles or URLs unless Screen Details is bought."""
     account = trial_account[0]
     eva = tracked_user(account, "eva")
     activity_ingest(account=account, tracked_user=eva, observed_at=at(DAY), items=ITEMS[:1])
-    assert rows(account)[0]["title"] == "Salary review - Mail"
-    assert rows(account)[0]["url_path"] == "/inbox/42?q=salary"
+    assert not account_keeps_screen_details(account=account)
+    assert rows(account)[0]["title"] == ""
+    assert rows(account)[0]["url_path"] == ""
+    assert rows(account)[0]["site"] == "mail.example.com"
 
 
 def test_activity_rolls_up_per_user_per_utc_day(paid):

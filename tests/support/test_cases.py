@@ -49,8 +49,13 @@ def make_customer(support=None):
          "Wed 18 Nov 2026, 07:00 CST"),
         # Friday before the spring change: Monday's hours are 13:00-23:00 UTC (CDT).
         (None, "2026-03-06 23:00Z", "email", utc(2026, 3, 10, 14, 0), "Tue 10 Mar 2026, 09:00 CDT"),
-        # Saturday before the fall change: Sunday's hours are 14:00-24:00 UTC (CST).
-        ("premier", "2026-10-31 19:00Z", "email", utc(2026, 11, 1, 18, 0), "Sun 1 Nov 2026, 12:00 CST"),
+        # Saturday before the fall change on Premier, by chat: Sunday's hours are 14:00-24:00 UTC (CST).
+        ("premier", "2026-10-31 19:00Z", "chat", utc(2026, 11, 1, 18, 0), "Sun 1 Nov 2026, 12:00 CST"),
+        # The same Saturday by email: email support is weekdays 8-18 CT on every plan (issue 15),
+        # so Premier's 8 h start Monday 08:00 CST and end 16:00 CST.
+        ("premier", "2026-10-31 19:00Z", "email", utc(2026, 11, 2, 22, 0), "Mon 2 Nov 2026, 16:00 CST"),
+        # Signature by email at 03:00 CST on a Wednesday: the clock waits for 08:00 CST too.
+        ("signature", "2026-11-18 09:00Z", "email", utc(2026, 11, 18, 18, 0), "Wed 18 Nov 2026, 12:00 CST"),
     ],
 )
 def test_admin_opens_a_case_with_its_due_time(client, support, opened, channel, due, shown):
@@ -301,6 +306,7 @@ def test_two_breach_runs_at_once_email_each_case_once():
             services.case_open(account=account, user=admin, actor=Actor.for_user(admin),
                                subject=f"case {n}", description="y", severity="low",
                                channel="email")
+    mail.outbox.clear()  # the "case opened" emails (issue 15); the breaches' are counted below
     barrier = threading.Barrier(2)
     flagged = []
 
