@@ -1,0 +1,9 @@
+from django.urls import path
+
+from connect import views
+
+urlpatterns = [
+    # ActivConnect (docs/connect.md).
+    path("integrations/", views.integrations, name="integrations"),
+    path("integrations/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+]
