@@ -198,7 +198,7 @@ def _wants_csv(request):
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value):
+def csv_cell(value):
     # The CSV may be opened in a spreadsheet: a title starting with "=" must not run as a
     # formula (as in the Reports export); JSON keeps every text as it is.
     if value is None:
@@ -221,7 +221,7 @@ def _csv_response(columns, chunks, filename):
         writer = csv.writer(_Echo())
         yield writer.writerow(columns)
         for chunk in chunks:
-            yield "".join(writer.writerow([_cell(v) for v in row]) for row in chunk)
+            yield "".join(writer.writerow([csv_cell(v) for v in row]) for row in chunk)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

@@ -12,8 +12,9 @@ import binascii
 import datetime as dt
 import json
 
-from django.db.models import Count, Q, Sum, Value
+from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 
+from accounts.models import ActorKind, AuditEntry
 from billing.models import Invoice, Subscription
 from billing.selectors import subscription_addons
 from licensing.models import ActivityDay, Machine, TrackedUser, TrackedUserMachine, UsageSnapshot
@@ -185,3 +186,41 @@ def invoices_page(*, account, cursor=None, limit=100, updated_since=None):
 
 def invoice_get(*, account, invoice_id):
     return Invoice.objects.filter(account=account, pk=invoice_id, number__isnull=False).select_related("series").first()
+
+
+# --- the customer's event log (issue 16, item 3) ----------------------------------------------
+
+def event_kinds(*, account) -> list[str]:
+    """The kinds of the account's own audit rows, for the filter (one query)."""
+    return list(
+        AuditEntry.objects.filter(account=account).order_by("kind").values_list("kind", flat=True).distinct()
+    )
+
+
+def account_events(*, account, kind="", who="", start=None, end=None):
+    """The account's own audit rows, newest first, unevaluated, with what a customer may see of
+    each (``EVENT_COLUMNS``): staff members are "our staff", and neither their address nor a
+    row's reason or before/after values (staff's notes on a deal, internal amounts) is read."""
+    qs = AuditEntry.objects.filter(account=account)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if who:
+        qs = qs.filter(actor_label__icontains=who).exclude(actor_kind=ActorKind.STAFF)
+    if start:
+        qs = qs.filter(created_at__date__gte=start)
+    if end:
+        qs = qs.filter(created_at__date__lte=end)
+    is_staff = Q(actor_kind=ActorKind.STAFF)
+    return (
+        qs.annotate(
+            who=Case(When(is_staff, then=Value(STAFF_LABEL)), default=F("actor_label"), output_field=CharField()),
+            shown_address=Case(When(is_staff, then=Value(None)), default=F("address"), output_field=CharField(null=True)),
+        )
+        .order_by("-created_at", "-id")
+        .values_list(*EVENT_FIELDS)
+    )
+
+
+STAFF_LABEL = "our staff"
+EVENT_FIELDS = ("id", "created_at", "who", "actor_kind", "kind", "summary", "shown_address")
+EVENT_COLUMNS = ["id", "when", "who", "actor", "what", "summary", "address"]

@@ -6,4 +6,6 @@ urlpatterns = [
     # ActivConnect (docs/connect.md).
     path("integrations/", views.integrations, name="integrations"),
     path("integrations/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("events/", views.events, name="events"),
+    path("events/export.csv", views.events_export, name="events_export"),
 ]
