@@ -1,6 +1,6 @@
 from django import forms
 
-from connect.models import Scope
+from connect.models import Scope, WebhookEventType
 
 
 class ApiTokenForm(forms.Form):
@@ -30,3 +30,12 @@ class EventFilterForm(forms.Form):
         if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
             raise forms.ValidationError("The start date is after the end date.")
         return cleaned
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.URLField(label="Endpoint URL", max_length=500, assume_scheme="https",
+                         help_text="HTTPS; we POST each event as JSON, signed (docs: Integrations).")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEventType.choices, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )

@@ -11,18 +11,30 @@ from django.views.decorators.http import require_http_methods
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.services import ServiceError
-from connect import selectors, services
+from connect import selectors, services, webhooks
 from connect.api import csv_cell
-from connect.forms import ApiTokenForm, EventFilterForm
-from connect.models import ApiToken
+from connect.forms import ApiTokenForm, EventFilterForm, WebhookEndpointForm
+from connect.models import ApiToken, WebhookDelivery, WebhookEndpoint
 
 
 @admin_required
 @require_http_methods(["GET", "POST"])
 def integrations(request):
-    form = ApiTokenForm(request.POST or None)
+    posted_webhook = request.method == "POST" and "url" in request.POST
+    form = ApiTokenForm(None if posted_webhook else request.POST or None)
+    webhook_form = WebhookEndpointForm(request.POST if posted_webhook else None)
     new_secret = None
-    if request.method == "POST" and form.is_valid():
+    if posted_webhook and webhook_form.is_valid():
+        try:
+            endpoint = webhooks.webhook_endpoint_create(
+                account=request.account, url=webhook_form.cleaned_data["url"],
+                events=webhook_form.cleaned_data["events"], actor=Actor.for_user(request.user),
+            )
+        except ServiceError as error:
+            webhook_form.add_error("url", str(error))
+        else:
+            return redirect("webhook_endpoint", endpoint.pk)
+    if request.method == "POST" and not posted_webhook and form.is_valid():
         try:
             _token, new_secret = services.api_token_create(
                 account=request.account, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
@@ -37,6 +49,8 @@ def integrations(request):
         "tokens": ApiToken.objects.filter(account=request.account).order_by("-created_at", "-id"),
         "new_secret": new_secret,
         "has_addon": selectors.account_has_activconnect(account=request.account),
+        "webhook_form": webhook_form,
+        "endpoints": WebhookEndpoint.objects.filter(account=request.account),
     }
     response = render(request, "connect/integrations.html", context)
     if new_secret:
@@ -104,3 +118,41 @@ def events_export(request):
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="event-log.csv"'
     return response
+
+
+# --- webhook endpoints --------------------------------------------------------------------------
+
+DELIVERIES_SHOWN = 50
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def webhook_endpoint(request, endpoint_id):
+    endpoint = get_object_or_404(WebhookEndpoint, account=request.account, pk=endpoint_id)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        actor = Actor.for_user(request.user)
+        if action in ("enable", "disable"):
+            webhooks.webhook_endpoint_set_active(endpoint=endpoint, active=action == "enable", actor=actor)
+            messages.success(request, f"Endpoint {'enabled' if action == 'enable' else 'disabled'}.")
+        elif action == "delete":
+            webhooks.webhook_endpoint_delete(endpoint=endpoint, actor=actor)
+            messages.success(request, "Endpoint deleted: it receives nothing more.")
+            return redirect("integrations")
+        return redirect("webhook_endpoint", endpoint.pk)
+    deliveries = (
+        WebhookDelivery.objects.filter(endpoint=endpoint).select_related("event").order_by("-event_id")[:DELIVERIES_SHOWN]
+    )
+    return render(request, "connect/webhook_endpoint.html", {"endpoint": endpoint, "deliveries": deliveries})
+
+
+@admin_required
+@require_http_methods(["POST"])
+def webhook_resend(request, endpoint_id, delivery_id):
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("endpoint__account", "event"),
+        endpoint__account=request.account, endpoint_id=endpoint_id, pk=delivery_id,
+    )
+    webhooks.webhook_delivery_resend(delivery=delivery, actor=Actor.for_user(request.user))
+    messages.success(request, f"Event {delivery.event.event_id} will be sent again.")
+    return redirect("webhook_endpoint", endpoint_id)

@@ -16,6 +16,7 @@ from accounts.actors import Actor
 from accounts.models import Account, Role
 from accounts.services import invitation_create
 from billing.quotes import addon_grant_by_staff, quote_request
+from connect.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from connect.services import api_token_create
 from licensing.models import ActivityDay, AgentKey, Machine, TrackedUser
 from support.services import case_open
@@ -111,6 +112,11 @@ def account_b(db):
                       invited_by=b_admin)
     api_token_create(account=b, name="zz-secret-token", scopes=["read_users", "read_activity", "read_billing"],
                      actor=Actor.for_user(b_admin))
+    endpoint = WebhookEndpoint.objects.create(account=b, url="https://zz-secret.example/hook",
+                                              events=["invoice.paid"], secret="whsec_zz-secret")
+    event = WebhookEvent.objects.create(account=b, event_id="evt_zz-secret", type="invoice.paid",
+                                        payload={"zz-secret": 1})
+    WebhookDelivery.objects.create(endpoint=endpoint, event=event, last_error="zz-secret-error")
     return b
 
 
