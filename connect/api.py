@@ -12,6 +12,7 @@ an export does not grow with its size.
 
 import csv
 import datetime as dt
+import io
 import json
 import logging
 import math
@@ -199,29 +200,35 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value):
-    # The CSV may be opened in a spreadsheet: a title starting with "=" must not run as a
-    # formula (as in the Reports export); JSON keeps every text as it is.
+    """One CSV value. The CSV may be opened in a spreadsheet: a title starting with "=" must not
+    run as a formula (as in the Reports export); JSON keeps every text as it is. Type checks
+    first by exact type: this runs for every value of a year's export."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    if kind is int or kind is bool:
+        return value
     if value is None:
         return ""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    text = str(value)
-    return "'" + text if isinstance(value, str) and text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
+    return str(value)
 
 
 def _csv_response(columns, chunks, filename):
-    """Streams the header and every row of ``chunks`` (an iterator of lists of tuples)."""
+    """Streams the header and every row of ``chunks`` (an iterator of lists of tuples), one
+    piece of text per chunk."""
 
     def lines():
-        writer = csv.writer(_Echo())
-        yield writer.writerow(columns)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        yield buffer.getvalue()
         for chunk in chunks:
-            yield "".join(writer.writerow([csv_cell(v) for v in row]) for row in chunk)
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows([csv_cell(v) for v in row] for row in chunk)
+            yield buffer.getvalue()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

@@ -8,7 +8,7 @@ import json
 
 from accounts.models import AuditEntry
 from connect.models import WebhookEventType as T
-from connect.webhooks import webhook_event_record
+from connect.webhooks import webhook_event_record, webhook_events_record
 
 # Audit rows that are webhook events: every change they tell of writes one (STYLE.md), so no
 # other app needs a hook of its own for them.
@@ -51,12 +51,20 @@ def on_users_tracked(sender, account, user_ids, **kwargs):
     webhook_event_record(account=account, type=T.USER_TRACKED, data={"tracked_user_ids": sorted(user_ids)})
 
 
+def on_grace_periods_expired(sender, account_ids, **kwargs):
+    webhook_events_record(account_ids=account_ids, type=T.ACCOUNT_BLOCKED, data={
+        "kind": "compliance.blocked", "summary": "Compliance grace -> blocked (grace_expired)",
+        "before": {"state": "grace"}, "after": {"state": "blocked", "blocked_reason": "grace_expired"},
+    })
+
+
 def connect_all():
     from django.db.models.signals import post_save
 
     from billing.hooks import subscription_changed
-    from licensing.hooks import users_tracked
+    from licensing.hooks import grace_periods_expired, users_tracked
 
     post_save.connect(on_audit_entry, sender=AuditEntry, dispatch_uid="connect_webhooks_audit")
     subscription_changed.connect(on_subscription_changed, dispatch_uid="connect_webhooks_subscription")
     users_tracked.connect(on_users_tracked, dispatch_uid="connect_webhooks_users")
+    grace_periods_expired.connect(on_grace_periods_expired, dispatch_uid="connect_webhooks_grace_expired")

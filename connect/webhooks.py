@@ -41,6 +41,7 @@ from django.utils import timezone
 from accounts.mail import email_queue
 from accounts.selectors import admin_emails
 from accounts.services import ServiceError, audit_record
+from billing.models import Subscription
 from connect.models import (
     DeliveryState,
     WebhookDelivery,
@@ -48,7 +49,7 @@ from connect.models import (
     WebhookEvent,
     WebhookEventType,
 )
-from connect.selectors import account_has_activconnect
+from connect.selectors import ACTIVCONNECT, account_has_activconnect
 
 logger = logging.getLogger(__name__)
 
@@ -184,25 +185,46 @@ def webhook_event_record(*, account, type: str, data: dict) -> WebhookEvent | No
     """Records one event and a delivery for every active endpoint of the account that picked
     it; None when no endpoint wants it (nothing is stored). Call it inside the transaction of
     the change: the deliveries go out after the commit, and never for a change rolled back."""
-    account_id = getattr(account, "pk", account)
-    endpoints = list(
-        WebhookEndpoint.objects.filter(account_id=account_id, is_active=True).values_list("pk", "events")
+    events = webhook_events_record(account_ids=[getattr(account, "pk", account)], type=type, data=data)
+    return events[0] if events else None
+
+
+def webhook_events_record(*, account_ids, type: str, data: dict) -> list[WebhookEvent]:
+    """``webhook_event_record`` for many accounts at once (a job that blocked a thousand), in a
+    fixed number of queries: the endpoints, the add-on, the events, the deliveries."""
+    wanted = {}
+    for pk, account_id, events in WebhookEndpoint.objects.filter(
+        account_id__in=account_ids, is_active=True
+    ).values_list("pk", "account_id", "events"):
+        if type in events:
+            wanted.setdefault(account_id, []).append(pk)
+    if not wanted:
+        return []
+    entitled = set(
+        Subscription.objects.filter(account_id__in=wanted, addons__addon__code=ACTIVCONNECT)
+        .values_list("account_id", flat=True)
     )
-    wanted = [pk for pk, events in endpoints if type in events]
-    if not wanted or not account_has_activconnect(account=account_id):
-        return None
-    event_id = f"evt_{uuid.uuid4().hex}"
     now = timezone.now()
-    event = WebhookEvent.objects.create(
-        account_id=account_id, event_id=event_id, type=type, created_at=now,
-        payload={"id": event_id, "type": type, "created_at": now.isoformat(), "data": data},
-    )
+    made = []
+    for account_id in sorted(entitled):
+        event_id = f"evt_{uuid.uuid4().hex}"
+        made.append(WebhookEvent(
+            account_id=account_id, event_id=event_id, type=type, created_at=now,
+            payload={"id": event_id, "type": type, "created_at": now.isoformat(), "data": data},
+        ))
+    if not made:
+        return []
+    made = WebhookEvent.objects.bulk_create(made)
+    if any(event.pk is None for event in made):  # a backend that returns no ids
+        made = list(WebhookEvent.objects.filter(event_id__in=[e.event_id for e in made]).order_by("pk"))
     WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(endpoint_id=pk, event=event, next_attempt_at=now) for pk in wanted
+        WebhookDelivery(endpoint_id=pk, event=event, next_attempt_at=now)
+        for event in made for pk in wanted[event.account_id]
     )
-    for pk in wanted:
-        _enqueue_on_commit(pk)
-    return event
+    for event in made:
+        for pk in wanted[event.account_id]:
+            _enqueue_on_commit(pk)
+    return made
 
 
 def _enqueue_on_commit(endpoint_id):

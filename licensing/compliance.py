@@ -24,6 +24,7 @@ from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
+from licensing.hooks import grace_periods_expired
 from licensing.models import AccountLicensing, ComplianceState
 
 # Why an account is blocked (AccountLicensing.blocked_reason).
@@ -286,6 +287,8 @@ def grace_periods_expire(*, now=None):
             ],
             batch_size=1000,
         )
+        if due_ids:
+            grace_periods_expired.send(sender=AccountLicensing, account_ids=due_ids)
         reminded = 0
         for days in sorted(REMINDER_DAYS):  # 1 day first: a late job sends only the nearest one
             field = f"grace_{days}_day_notice_sent_at"

@@ -246,6 +246,21 @@ def test_subscription_changed_becomes_an_event(account):
     assert set(WebhookEvent.objects.values_list("type", flat=True)) == {"subscription.changed"}
 
 
+def test_the_grace_expiry_job_blocking_accounts_sends_account_blocked(account):
+    from licensing.compliance import grace_periods_expire
+    from licensing.models import AccountLicensing
+
+    endpoint_for(account[0], "http://127.0.0.1:9/hooks", events=["account.blocked"])
+    other = connect_account()[0]  # blocked too, no endpoint: no event
+    for a in (account[0], other):
+        AccountLicensing.objects.update_or_create(account=a, defaults={
+            "state": "grace", "grace_period_ends_at": timezone.now() - timedelta(minutes=1)})
+    grace_periods_expire()
+    event = WebhookEvent.objects.get()
+    assert (event.account_id, event.type) == (account[0].pk, "account.blocked")
+    assert WebhookDelivery.objects.filter(event=event).count() == 1
+
+
 def test_no_event_is_stored_without_an_endpoint(account):
     assert webhook_event_record(account=account[0], type="invoice.paid", data={}) is None
     assert not WebhookEvent.objects.exists()
