@@ -83,7 +83,8 @@ def make_activity(account):
                 SELECT %s, u.id, %s::date + d, (%s::text[])[1 + (u.id + r) %% 6], 'site' || r || '.example.com',
                        '', '', md5(u.id || '-' || d || '-' || r)::text, 60 + (u.id * d) %% 3600
                 FROM {TrackedUser._meta.db_table} u, generate_series(0, %s) d, generate_series(1, %s) r
-                WHERE u.account_id = %s""",
+                WHERE u.account_id = %s
+                ORDER BY d, u.id, r""",  # as agents write them: day after day
                 [account.pk, first, APPS, DAYS - 1, ROWS, account.pk],
             )
         return

@@ -536,11 +536,11 @@ def activity(request, q: Query[DaysQuery]):
 
     if _wants_csv(request):
         return _csv_response(
-            list(selectors.ACTIVITY_FIELDS), _keyset_chunks(fetch, lambda r: r[0], q.cursor), "activity"
+            list(selectors.ACTIVITY_FIELDS), _keyset_chunks(fetch, selectors.activity_key, q.cursor), "activity"
         )
     rows = list(fetch(q.cursor)[: q.limit + 1])
     return _page(
-        rows, q.limit, lambda r: r[0], q.cursor, lambda r: dict(zip(selectors.ACTIVITY_FIELDS, r, strict=True)),
+        rows, q.limit, selectors.activity_key, q.cursor, lambda r: dict(zip(selectors.ACTIVITY_FIELDS, r, strict=True)),
         screen_details=details,
     )
 
@@ -580,10 +580,11 @@ def license_usage(request, q: Query[UsageQuery]):
         return _cursor_guard(selectors.usage_rows, account=account, start=start, end=end, cursor=cursor)
 
     if _wants_csv(request):
-        chunks = _keyset_chunks(fetch, lambda r: r[0], q.cursor)
+        chunks = _keyset_chunks(fetch, lambda r: r[0].isoformat(), q.cursor)
         return _csv_response(USAGE_COLUMNS, ([r[1:] for r in c] for c in chunks), "license-usage")
     rows = list(fetch(q.cursor)[: q.limit + 1])
-    return _page(rows, q.limit, lambda r: r[0], q.cursor, lambda r: dict(zip(USAGE_COLUMNS, r[1:], strict=True)))
+    return _page(rows, q.limit, lambda r: r[0].isoformat(), q.cursor,
+                 lambda r: dict(zip(USAGE_COLUMNS, r[1:], strict=True)))
 
 
 # --- Billing ---------------------------------------------------------------------------------

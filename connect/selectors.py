@@ -112,13 +112,35 @@ def machines_page(*, account, cursor=None, limit=100, updated_since=None):
 ACTIVITY_FIELDS = ("id", "day", "tracked_user_id", "app", "site", "url_path", "title", "seconds")
 
 
+def _day_id_after(cursor):
+    key = cursor_decode(cursor)
+    if key is None:
+        return None
+    try:
+        day, row_id = key
+        return dt.date.fromisoformat(day), int(row_id)
+    except (TypeError, ValueError):
+        raise BadCursor("The cursor is not one this API gave out: start again without it.") from None
+
+
+def activity_key(row):
+    """The keyset of /activity: (day, id). By day first, so that a page walks the account's own
+    rows through the (account, day, ...) index; by id within a day (ids only grow: a row added to
+    a day while it is read comes after the cursor)."""
+    return [row[1].isoformat(), row[0]]
+
+
 def activity_rows(*, account, start, end, cursor=None, user_id=None, details: bool):
-    """Daily activity rows (tuples of ACTIVITY_FIELDS) of the range, by id, unevaluated. Without
-    ``details`` the URL path and the title are blank whatever is stored."""
-    qs = ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end, pk__gt=_id_after(cursor))
+    """Daily activity rows (tuples of ACTIVITY_FIELDS) of the range, by (day, id), unevaluated.
+    Without ``details`` the URL path and the title are blank whatever is stored."""
+    qs = ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end)
+    after = _day_id_after(cursor)
+    if after is not None:
+        day, row_id = after
+        qs = qs.filter(Q(day__gt=day) | Q(day=day, pk__gt=row_id))
     if user_id is not None:
         qs = qs.filter(tracked_user_id=user_id)
-    qs = qs.order_by("pk")
+    qs = qs.order_by("day", "pk")
     if details:
         return qs.values_list(*ACTIVITY_FIELDS)
     return qs.annotate(no_path=Value(""), no_title=Value("")).values_list(
@@ -156,11 +178,16 @@ def productivity_rows(*, account, start, end, cursor=None, user_id=None):
 
 
 def usage_rows(*, account, start, end, cursor=None):
-    """The daily high-water snapshots of users used against licenses, by id, unevaluated."""
-    return (
-        UsageSnapshot.objects.filter(account=account, day__gte=start, day__lte=end, pk__gt=_id_after(cursor))
-        .order_by("pk").values_list("id", "day", "used", "licenses")
-    )
+    """The daily high-water snapshots of users used against licenses, by day (one per day per
+    account: the key), unevaluated."""
+    qs = UsageSnapshot.objects.filter(account=account, day__gte=start, day__lte=end)
+    key = cursor_decode(cursor)
+    if key is not None:
+        try:
+            qs = qs.filter(day__gt=dt.date.fromisoformat(key))
+        except (TypeError, ValueError):
+            raise BadCursor("The cursor is not one this API gave out: start again without it.") from None
+    return qs.order_by("day").values_list("day", "day", "used", "licenses")
 
 
 def subscription_of(*, account):
