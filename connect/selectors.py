@@ -113,12 +113,15 @@ ACTIVITY_FIELDS = ("id", "day", "tracked_user_id", "app", "site", "url_path", "t
 
 
 def _day_id_after(cursor):
+    """(day, id) of a cursor: a [ISO day, id] pair, the id within the database's integers."""
     key = cursor_decode(cursor)
     if key is None:
         return None
     try:
         day, row_id = key
-        return dt.date.fromisoformat(day), int(row_id)
+        if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 <= row_id < 2**63:
+            raise ValueError(row_id)
+        return dt.date.fromisoformat(day), row_id
     except (TypeError, ValueError):
         raise BadCursor("The cursor is not one this API gave out: start again without it.") from None
 
@@ -149,14 +152,7 @@ def activity_rows(*, account, start, end, cursor=None, user_id=None, details: bo
 
 
 def _day_user_after(cursor):
-    key = cursor_decode(cursor)
-    if key is None:
-        return None
-    try:
-        day, user_id = key
-        return dt.date.fromisoformat(day), int(user_id)
-    except (TypeError, ValueError):
-        raise BadCursor("The cursor is not one this API gave out: start again without it.") from None
+    return _day_id_after(cursor)
 
 
 def productivity_rows(*, account, start, end, cursor=None, user_id=None):

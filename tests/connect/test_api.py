@@ -10,6 +10,7 @@ from django.test import override_settings
 from accounts.actors import Actor
 from billing.models import SubscriptionAddOn
 from connect.models import ApiToken
+from connect.selectors import cursor_encode
 from connect.services import api_token_revoke
 from licensing.models import (
     AccountLicensing,
@@ -203,9 +204,14 @@ def test_dates_outside_the_data_history_are_a_400_naming_the_window(api, account
 @pytest.mark.parametrize("params", [
     {"limit": 0}, {"limit": 5000}, {"start": "yesterday"}, {"cursor": "!!!"}, {"cursor": "bm90IGpzb24"},
     {"updated_since": "2026-01-01T00:00:00"}, {"user_id": 2**70},
+    {"cursor": cursor_encode(["2026-12-01", 2**70])}, {"cursor": cursor_encode(["2026-12-01", "1"])},
+    {"cursor": cursor_encode([1, 2])}, {"cursor": cursor_encode({"a": 1})},
 ])
 def test_bad_parameters_are_problems(api, params):
     problem(api.get("/activity", **params), 400)
+    if "cursor" in params:
+        for path in ("/productivity", "/license-usage", "/users", "/machines", "/invoices"):
+            problem(api.get(path, **params), 400)
 
 
 def test_updated_since_returns_the_rows_that_changed(api, account):
