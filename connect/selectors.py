@@ -140,7 +140,9 @@ def activity_rows(*, account, start, end, cursor=None, user_id=None, details: bo
     after = _day_id_after(cursor)
     if after is not None:
         day, row_id = after
-        qs = qs.filter(Q(day__gt=day) | Q(day=day, pk__gt=row_id))
+        # day >= the cursor's day on its own: the index's range starts there (the OR alone
+        # would be a filter over every row from the window's first day).
+        qs = qs.filter(day__gte=day).filter(Q(day__gt=day) | Q(day=day, pk__gt=row_id))
     if user_id is not None:
         qs = qs.filter(tracked_user_id=user_id)
     qs = qs.order_by("day", "pk")
@@ -164,7 +166,7 @@ def productivity_rows(*, account, start, end, cursor=None, user_id=None):
     after = _day_user_after(cursor)
     if after is not None:
         day, uid = after
-        qs = qs.filter(Q(day__gt=day) | Q(day=day, tracked_user_id__gt=uid))
+        qs = qs.filter(day__gte=day).filter(Q(day__gt=day) | Q(day=day, tracked_user_id__gt=uid))
     return (
         qs.values("day", "tracked_user_id")
         .annotate(seconds=Sum("seconds"), apps=Count("app", distinct=True), sites=Count("site", distinct=True, filter=~Q(site="")))
