@@ -27,7 +27,7 @@ from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime
 
 from config.throttling import client_ip, over_limit
 from connect import selectors
@@ -268,6 +268,18 @@ def _keyset_chunks(fetch, key, cursor):
 
 # --- Schemas -------------------------------------------------------------------------------
 
+def _in_utc(value):
+    # Kept in UTC: PostgreSQL refuses offsets past 15:59 (ISO 8601 allows 23:59), and an instant
+    # of year 1 with a positive offset has no UTC time at all (as in the agent API).
+    if value is None:
+        return value
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+Instant = Annotated[AwareDatetime | None, AfterValidator(_in_utc)]
 Cursor = Annotated[str | None, Field(None, max_length=200, description="next_cursor of the previous page")]
 Limit = Annotated[int, Field(100, ge=1, le=MAX_PAGE, description="rows per page (JSON)")]
 
@@ -275,7 +287,7 @@ Limit = Annotated[int, Field(100, ge=1, le=MAX_PAGE, description="rows per page 
 class PageQuery(Schema):
     cursor: Cursor = None
     limit: Limit = 100
-    updated_since: AwareDatetime | None = Field(None, description="ISO 8601 with an offset")
+    updated_since: Instant = Field(None, description="ISO 8601 with an offset")
 
 
 class DaysQuery(Schema):
@@ -283,7 +295,7 @@ class DaysQuery(Schema):
     limit: Limit = 100
     start: dt.date | None = Field(None, description="first day (default: the first day of the data history)")
     end: dt.date | None = Field(None, description="last day (default: today, UTC)")
-    updated_since: AwareDatetime | None = Field(
+    updated_since: Instant = Field(
         None, description="only days on or after this instant's UTC date (a day's rows grow during it)"
     )
     user_id: int | None = Field(None, ge=1, le=MAX_ID, description="one tracked user")

@@ -203,7 +203,7 @@ def test_dates_outside_the_data_history_are_a_400_naming_the_window(api, account
 
 @pytest.mark.parametrize("params", [
     {"limit": 0}, {"limit": 5000}, {"start": "yesterday"}, {"cursor": "!!!"}, {"cursor": "bm90IGpzb24"},
-    {"updated_since": "2026-01-01T00:00:00"}, {"user_id": 2**70},
+    {"updated_since": "2026-01-01T00:00:00"}, {"user_id": 2**70}, {"updated_since": "0001-01-01T00:00:00+18:00"},
     {"cursor": cursor_encode(["2026-12-01", 2**70])}, {"cursor": cursor_encode(["2026-12-01", "1"])},
     {"cursor": cursor_encode([1, 2])}, {"cursor": cursor_encode({"a": 1})},
 ])
@@ -212,6 +212,11 @@ def test_bad_parameters_are_problems(api, params):
     if "cursor" in params:
         for path in ("/productivity", "/license-usage", "/users", "/machines", "/invoices"):
             problem(api.get(path, **params), 400)
+
+
+def test_offsets_past_postgresql_range_are_read_in_utc(api, account):
+    tracked_user(account, "eva")
+    assert [u["username"] for u in api.ok("/users", updated_since="2000-01-01T00:00:00+19:25")["data"]] == ["eva"]
 
 
 def test_updated_since_returns_the_rows_that_changed(api, account):
