@@ -1,4 +1,23 @@
+import ipaddress
+from contextvars import ContextVar
+
 from django.utils.functional import SimpleLazyObject
+
+from config.throttling import client_ip
+
+_request_address = ContextVar("request_address", default=None)
+
+
+def request_address():
+    """The client's address of the request being served (for the audit log), or None."""
+    return _request_address.get()
+
+
+def _valid_address(value):
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:  # a forged or empty X-Forwarded-For entry: no address, not an error
+        return None
 
 
 def _membership(request):
@@ -30,4 +49,8 @@ class CurrentAccountMiddleware:
         request.account = SimpleLazyObject(
             lambda: request.membership.account if request.membership else None
         )
-        return self.get_response(request)
+        token = _request_address.set(_valid_address(client_ip(request)))
+        try:
+            return self.get_response(request)
+        finally:
+            _request_address.reset(token)

@@ -187,6 +187,9 @@ class AuditEntry(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
+    # The client's address of a change made through a request (accounts.middleware): the
+    # customer's event log shows where their own people acted from.
+    address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AuditEntryQuerySet.as_manager()

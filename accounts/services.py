@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from accounts.actors import Actor
 from accounts.hooks import account_created
+from accounts.middleware import request_address
 from accounts.models import Account, AuditEntry, Invitation, Membership, Role, User
 
 INVITATION_DAYS = 7
@@ -29,6 +30,7 @@ def audit_record(*, account, actor, kind, summary="", before=None, after=None, r
         before=before or {},
         after=after or {},
         reason=reason,
+        address=request_address(),
     )
 
 

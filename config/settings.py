@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "licensing",
     "support",
     "staff",
+    "connect",
 ]
 
 MIDDLEWARE = [

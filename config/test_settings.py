@@ -17,3 +17,4 @@ PASSWORD_RESET_LIMIT_PER_IP = PASSWORD_RESET_LIMIT_PER_EMAIL = 1000
 EMAIL_DELIVERY_SYNC = True  # the task runs inline in the on-commit callback: mail.outbox sees it
 # The fuzzers send many generated credentials from one address; the throttle's own test sets it.
 AGENT_AUTH_FAILURE_LIMIT = (1000, 60)
+CONNECT_AUTH_FAILURE_LIMIT = (1000, 60)  # likewise for the ActivConnect API

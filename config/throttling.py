@@ -41,6 +41,13 @@ def _over_limit(scope, value, limit, window):
     return count > limit
 
 
+def over_limit(scope, value, limit, window):
+    """Counts one request of ``value`` (a token id, an address) in ``scope``'s current window of
+    ``window`` seconds; True past ``limit``. The one fixed-window counter of the site's own
+    throttles (password resets, the ActivConnect API)."""
+    return _over_limit(scope, value, limit, window)
+
+
 class PasswordResetThrottleMiddleware:
     """Past PASSWORD_RESET_LIMIT_PER_IP requests from one address, or PASSWORD_RESET_LIMIT_PER_EMAIL
     for one email, per PASSWORD_RESET_WINDOW seconds, a reset request sends no email and answers

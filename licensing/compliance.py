@@ -25,6 +25,7 @@ from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
 from licensing import agent_cache
+from licensing.hooks import grace_periods_expired
 from licensing.models import AccountLicensing, BlockedReason, ComplianceState
 from licensing.notices import access_blocked_notify
 
@@ -298,6 +299,8 @@ def grace_periods_expire(*, now=None):
             ).values_list("account_id", "account__name", "used", "account__subscription__licenses",
                           "account__subscription__plan__grace_period_days")
         ], now=now)
+        if due_ids:
+            grace_periods_expired.send(sender=AccountLicensing, account_ids=due_ids)
         reminded = 0
         for days in sorted(REMINDER_DAYS):  # 1 day first: a late job sends only the nearest one
             field = f"grace_{days}_day_notice_sent_at"

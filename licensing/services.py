@@ -16,6 +16,7 @@ from billing.models import Plan, Subscription
 from billing.selectors import entitlements_for, subscription_for
 from licensing import activity, agent_cache
 from licensing.compliance import compliance_evaluate, licensing_row
+from licensing.hooks import users_tracked
 from licensing.identity import identity_of
 from licensing.models import (
     AccountLicensing,
@@ -452,13 +453,16 @@ def checkins_record(*, key, events, now=None):
                     e.username, "" if ident.kind == IdentityKind.DOMAIN else e.hostname,
                     "", TrackedUserState.ACTIVE, min(first, now), e.observed_at,
                 ))
-            created = len(_insert_ignore_returning(
+            new_users = _insert_ignore_returning(
                 TrackedUser,
                 ["account_id", "identity_kind", "identity_scope", "identity_name", "domain",
                  "username", "machine_hostname", "alias", "state", "first_seen_at",
                  "last_log_record_at"],
                 rows, ["id"],
-            ))
+            )
+            created = len(new_users)
+            if created:
+                users_tracked.send(sender=TrackedUser, account=account, user_ids=[r[0] for r in new_users])
             # Rows created by a concurrent batch that won the race are read back here.
             users = read_users()
 

@@ -9,12 +9,15 @@ import re
 
 import pytest
 from django.apps import apps
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.actors import Actor
 from accounts.models import Account, Role
 from accounts.services import invitation_create
 from billing.quotes import addon_grant_by_staff, quote_request
+from connect.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from connect.services import api_token_create
 from licensing.models import ActivityDay, AgentKey, Machine, TrackedUser
 from support.services import case_open
 from tests.factories import StaffFactory, add_member, make_account
@@ -107,6 +110,13 @@ def account_b(db):
               severity="normal", channel="email", actor=Actor.for_user(b_admin))
     invitation_create(account=b, email="zz-secret-invite@zebra.example", role=Role.VIEWER,
                       invited_by=b_admin)
+    api_token_create(account=b, name="zz-secret-token", scopes=["read_users", "read_activity", "read_billing"],
+                     actor=Actor.for_user(b_admin))
+    endpoint = WebhookEndpoint.objects.create(account=b, url="https://zz-secret.example/hook",
+                                              events=["invoice.paid"], secret="whsec_zz-secret")
+    event = WebhookEvent.objects.create(account=b, event_id="evt_zz-secret", type="invoice.paid",
+                                        payload={"zz-secret": 1})
+    WebhookDelivery.objects.create(endpoint=endpoint, event=event, last_error="zz-secret-error")
     return b
 
 
@@ -144,6 +154,38 @@ def test_admin_of_a_sees_and_changes_nothing_of_b(client, account_b):
                 for marker in MARKERS:
                     if marker.lower() in body.lower():
                         problems.append(f"{method.upper()} {url}: shows {marker!r}")
+    assert problems == []
+    assert walked > 100
+    assert fingerprint(account_b) == before
+
+
+@override_settings(CONNECT_API_RATE_LIMIT=(10**9, 60))
+def test_an_activconnect_token_of_a_reads_nothing_of_b(client, account_b):
+    """The read API is walked with A's token (every scope, the add-on): B's ids in every path
+    and query parameter, every method; nothing of B's in any answer, no 5xx."""
+    a, _a_admin = make_account(plan="professional", licenses=10, name="Alpha")
+    addon_grant_by_staff(account=a, addon_code="activconnect", price_cents=100,
+                         actor=Actor.for_user(StaffFactory()), reason="walk")
+    _token, secret = api_token_create(account=a, name="walk", scopes=["read_users", "read_activity", "read_billing"],
+                                      actor=Actor.system("tests"))
+    headers = {"Authorization": f"Bearer {secret}"}
+    ids = ids_of(account_b)
+    before = fingerprint(account_b)
+    walked, problems = 0, []
+    for route in routes():
+        if not route.startswith("api/connect/"):
+            continue
+        for url in urls_for(route, ids):
+            for accept in ("application/json", "text/csv"):
+                for method in METHODS:
+                    params = {"user_id": ids[0]} if method == "get" else None
+                    response = getattr(client, method)(url, params, headers={**headers, "Accept": accept})
+                    walked += 1
+                    body = b"".join(response.streaming_content) if response.streaming else response.content
+                    text = body.decode(errors="replace").lower()
+                    if response.status_code >= 500:
+                        problems.append(f"{method.upper()} {url}: {response.status_code}")
+                    problems += [f"{method.upper()} {url}: shows {m!r}" for m in MARKERS if m.lower() in text]
     assert problems == []
     assert walked > 100
     assert fingerprint(account_b) == before
