@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from accounts.lockout import reset_identity
+
 
 def client_ip(request):
     """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front of
@@ -52,7 +54,8 @@ class PasswordResetThrottleMiddleware:
     def __call__(self, request):
         if request.method == "POST" and request.path_info == reverse("password_reset"):
             window = settings.PASSWORD_RESET_WINDOW
-            email = request.POST.get("email", "").strip().lower()
+            # Counted by the login the reset finds, whatever the spelling (accounts.lockout).
+            email = reset_identity(request.POST.get("email", "")[:254])
             # Both counters move on every request: a flood on one email from many addresses and
             # a sweep of many emails from one address are both held back.
             over_ip = _over_limit("reset-ip", client_ip(request), settings.PASSWORD_RESET_LIMIT_PER_IP, window)
