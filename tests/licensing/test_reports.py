@@ -295,3 +295,37 @@ def test_the_export_joins_aliased_profiles_like_the_page(admin_client, account):
         ["2026-10-15", "Eva Green", "chrome.exe", "crm.example.com", "", "", "3600"],
         ["2026-10-15", "Eva Green", "outlook.exe", "", "", "", "600"],
     ]
+
+
+# --- what a plan may not show is not shown, whenever it was collected (issue 11, item 5) ------
+
+def test_trial_era_titles_and_urls_stay_hidden_without_screen_details_and_show_once_bought(client, db):
+    from billing.models import Subscription, SubscriptionState
+
+    account, admin = make_account()  # a trial: Screen Details' data is collected
+    client.force_login(admin)
+    eva = tracked_user(account, "eva")
+    ingest(account, eva, YESTERDAY)
+    trial_page = client.get("/reports/").content.decode()
+    assert "Deal 7 - CRM" in trial_page  # shown during the trial
+
+    # The trial became Professional without Screen Details (as a purchase of the plan leaves it).
+    Subscription.objects.filter(account=account).update(
+        state=SubscriptionState.ACTIVE, plan=Plan.objects.get(code="professional"), licenses=10
+    )
+    page = client.get("/reports/").content.decode()
+    assert "chrome.exe" in page and "crm.example.com" in page  # the app and the domain stay
+    assert "Deal 7" not in page and "/deals/7" not in page and "Inbox" not in page
+    assert 'id="privacy-note"' in page
+    lines = export_lines(client.get("/reports/export.csv"))
+    body = "\n".join(",".join(line) for line in lines)
+    assert "chrome.exe" in body and "crm.example.com" in body
+    assert "Deal 7" not in body and "/deals/7" not in body and "Inbox" not in body
+    # The rows lose their hidden columns' values, not their time: 40 minutes in all.
+    assert sum(int(line[-1]) for line in lines[1:]) == 2400
+
+    add_addon(account, "screen_details")
+    page = client.get("/reports/").content.decode()
+    assert "Deal 7 - CRM" in page and "crm.example.com/deals/7" in page
+    body = "\n".join(",".join(line) for line in export_lines(client.get("/reports/export.csv")))
+    assert "Deal 7 - CRM" in body and "/deals/7" in body
