@@ -106,7 +106,7 @@ class CheckinEventIn(BaseModel):
 
     @model_validator(mode="after")
     def identity_fits(self):
-        # NFKC can make one character 18 ("\ufdfa"): the folded identity must fit its column.
+        # NFC can make one character 3 ("\U0001d160"): the folded identity must fit its column.
         identity = identity_of(domain=self.domain, machine_id=self.machine_id, username=self.username)
         if not identity.name:
             raise ValueError("username is blank once normalised")
