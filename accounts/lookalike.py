@@ -82,3 +82,36 @@ def skeleton(text: str) -> str:
     skeleton are look-alikes."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if not is_invisible(ch)).translate(_LATIN_LOOKALIKES)
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters and marks (with invisible characters inside them): the units inside
+    which one script is expected. Spaces, digits, ``@``, ``.`` and other punctuation split."""
+    words, current = [], []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] in "LM" or (is_invisible(ch) and current):
+            current.append(ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
+def lookalike_reason(text: str) -> str:
+    """Why ``text`` (an organisation name, an email) deserves a look from staff, or "". Two
+    scripts in one word (``Аcme`` with a Cyrillic А) and invisible characters anywhere are
+    flagged; a name whose words are each of one script (``Acme Россия``) is not."""
+    reasons = []
+    for word in _words(text):
+        scripts = scripts_of(word)
+        if len(scripts) > 1:
+            reasons.append(
+                f"'{word}' mixes scripts ({', '.join(s.title() for s in scripts)}: {code_points(word)})"
+            )
+    invisible = lookalike(text).invisible
+    if invisible:
+        reasons.append("invisible characters: " + ", ".join(invisible))
+    return "; ".join(reasons)

@@ -68,6 +68,13 @@ class Account(models.Model):
     agent_key_limit = models.PositiveIntegerField(
         default=20, help_text="Active agent keys the account may have at once; staff may raise it."
     )
+    # Issue 11, item 4: set at sign-up and invitation (accounts.lookalike.lookalike_reason), for
+    # staff to review look-alike organisations and members; nothing else reads it.
+    lookalike_flag = models.CharField(
+        "look-alike characters", max_length=1000, blank=True,
+        help_text="Why the organisation name or a member's email may imitate another (mixed scripts "
+        "in a word, invisible characters); empty when nothing was found.",
+    )
 
     class Meta:
         ordering = ["name"]

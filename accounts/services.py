@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from accounts.actors import Actor
 from accounts.hooks import account_created
+from accounts.lookalike import lookalike_reason
 from accounts.models import Account, AuditEntry, Invitation, Membership, Role, User
 
 INVITATION_DAYS = 7
@@ -52,7 +53,10 @@ def account_create(*, name, slug=None, admin_email, admin_password=None, actor=N
             raise ServiceError(f"{email} already has a login.")
         try:
             with transaction.atomic():
-                account = Account.objects.create(name=name, slug=slug or unique_slug(name))
+                account = Account.objects.create(
+                    name=name, slug=slug or unique_slug(name),
+                    lookalike_flag=_lookalike_flag(("organisation name", name), ("admin email", email)),
+                )
         except IntegrityError:
             raise ServiceError(f"The slug {slug!r} is already in use.") from None
         try:
@@ -69,6 +73,25 @@ def account_create(*, name, slug=None, admin_email, admin_password=None, actor=N
         )
         account_created.send(sender=Account, account=account, actor=actor, **hook_kwargs)
     return account, admin
+
+
+def _lookalike_flag(*labelled):
+    """The staff flag for look-alike texts: ``("organisation name", "Аcme")`` -> reason."""
+    flag = "; ".join(f"{label} {text}: {reason}" for label, text in labelled if (reason := lookalike_reason(text)))
+    return flag[:FLAG_MAX]
+
+
+FLAG_MAX = Account._meta.get_field("lookalike_flag").max_length
+
+
+def _lookalike_flag_add(account, reason):
+    """Adds a reason to the account's flag (in the caller's transaction; the row is locked so
+    two invitations at once both stay written)."""
+    if reason:
+        current = Account.objects.select_for_update().values_list("lookalike_flag", flat=True).get(pk=account.pk)
+        flag = "; ".join(filter(None, [current, reason]))[:FLAG_MAX]
+        Account.objects.filter(pk=account.pk).update(lookalike_flag=flag)
+        account.lookalike_flag = flag
 
 
 def account_signup(*, organisation, email, password, full_name=""):
@@ -102,6 +125,7 @@ def invitation_create(*, account, email, role, invited_by):
                 )
         except IntegrityError:  # two Admins invited this email at the same moment
             raise ServiceError(f"{email} has just been invited by another Admin.") from None
+        _lookalike_flag_add(account, _lookalike_flag(("invited email", email)))
         audit_record(
             account=account, actor=Actor.for_user(invited_by), kind="member.invited",
             summary=f"{email} invited as {role}", after={"email": email, "role": role},
