@@ -188,3 +188,17 @@ def test_the_lockout_counts_every_spelling_of_one_email_as_one_login(client, axe
 def test_a_reset_request_with_a_nul_byte_is_answered_not_a_500(client):
     response = reset(client, "sam\x00@customer.example.com")
     assert response.status_code in (200, 302)
+
+
+@override_settings(PASSWORD_RESET_LIMIT_PER_EMAIL=3, PASSWORD_RESET_LIMIT_PER_IP=100)
+def test_signup_emails_to_one_address_stop_after_the_limit_and_the_answer_does_not_change(client):
+    """Sign-up emails the address whatever it is (issue 11, item 9): it must not be a way to
+    flood someone's mailbox with "someone tried to sign up with your address"."""
+    user = UserFactory(email="kim@customer.example.com")
+    answers = [
+        client.post("/signup/", {"organisation": "X", "email": user.email.upper(), "password": "a-long-enough-secret"},
+                    REMOTE_ADDR=f"198.51.100.{i}")
+        for i in range(5)
+    ]
+    assert {(a.status_code, a.url) for a in answers} == {(302, "/signup/sent/")}
+    assert len(mail.outbox) == 3
