@@ -76,6 +76,13 @@ class Account(models.Model):
     )
     erase_after = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Issue 11, item 4: set at sign-up and invitation (accounts.lookalike.lookalike_reason), for
+    # staff to review look-alike organisations and members; nothing else reads it.
+    lookalike_flag = models.CharField(
+        "look-alike characters", max_length=1000, blank=True,
+        help_text="Why the organisation name or a member's email may imitate another (mixed scripts "
+        "in a word, invisible characters); empty when nothing was found.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -152,6 +159,24 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.email} to {self.account}"
+
+
+class SignupRequest(models.Model):
+    """Sign-up's first step (issue 11, item 9): the form's answers, kept until the link emailed
+    to the address is confirmed; only then are the account and its login made. The password is
+    kept hashed, as a login's is. docs/security.md, "Sign-up and invitations"."""
+
+    email = models.EmailField()
+    organisation = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=150, blank=True)
+    password_hash = models.CharField(max_length=128)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"sign-up of {self.email} ({self.organisation})"
 
 
 class ActorKind(models.TextChoices):

@@ -2,16 +2,24 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.actors import Actor
 from accounts.hooks import account_created
+from accounts.lookalike import lookalike_reason
+from accounts.mail import email_queue
 from accounts.middleware import request_address
-from accounts.models import Account, AuditEntry, Invitation, Membership, Role, User
+from accounts.models import Account, AuditEntry, Invitation, Membership, Role, SignupRequest, User
 
 INVITATION_DAYS = 7
+# A sign-up confirmation link works for 2 days: long enough for a mailbox that is slow, short
+# enough that a forgotten one does not hold an address's organisation name and password hash.
+SIGNUP_CONFIRM_DAYS = 2
 
 
 class ServiceError(Exception):
@@ -54,7 +62,10 @@ def account_create(*, name, slug=None, admin_email, admin_password=None, actor=N
             raise ServiceError(f"{email} already has a login.")
         try:
             with transaction.atomic():
-                account = Account.objects.create(name=name, slug=slug or unique_slug(name))
+                account = Account.objects.create(
+                    name=name, slug=slug or unique_slug(name),
+                    lookalike_flag=_lookalike_flag(("organisation name", name), ("admin email", email)),
+                )
         except IntegrityError:
             raise ServiceError(f"The slug {slug!r} is already in use.") from None
         try:
@@ -73,6 +84,25 @@ def account_create(*, name, slug=None, admin_email, admin_password=None, actor=N
     return account, admin
 
 
+def _lookalike_flag(*labelled):
+    """The staff flag for look-alike texts: ``("organisation name", "Аcme")`` -> reason."""
+    flag = "; ".join(f"{label} {text}: {reason}" for label, text in labelled if (reason := lookalike_reason(text)))
+    return flag[:FLAG_MAX]
+
+
+FLAG_MAX = Account._meta.get_field("lookalike_flag").max_length
+
+
+def _lookalike_flag_add(account, reason):
+    """Adds a reason to the account's flag (in the caller's transaction; the row is locked so
+    two invitations at once both stay written)."""
+    if reason:
+        current = Account.objects.select_for_update().values_list("lookalike_flag", flat=True).get(pk=account.pk)
+        flag = "; ".join(filter(None, [current, reason]))[:FLAG_MAX]
+        Account.objects.filter(pk=account.pk).update(lookalike_flag=flag)
+        account.lookalike_flag = flag
+
+
 def account_signup(*, organisation, email, password, full_name=""):
     """Public sign-up: the account, its first Admin and (through the hook) a Professional trial."""
     account, admin = account_create(name=organisation, admin_email=email, admin_password=password)
@@ -86,11 +116,89 @@ def _token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_create(*, account, email, role, invited_by):
-    """Invites ``email`` into ``account``; returns (invitation, secret token for the link)."""
+def _site_link(name, *args):
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def signup_request(*, organisation, email, password, full_name="") -> None:
+    """Sign-up's first step. The answer is the same whether the email has a login or not
+    (issue 11, item 9, as Django's password reset): a new address gets a link that confirms
+    the sign-up (``signup_confirm`` makes the account then); an address that has a login is
+    told by email that someone tried to sign up with it, and how to log in or reset its
+    password. Both paths hash the password and queue one email, so neither the page nor its
+    timing tells them apart."""
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ServiceError(f"{email} already has a login.")
+    password_hash = make_password(password)
+    existing = User.objects.filter(email__iexact=email).values_list("email", flat=True).first()
+    with transaction.atomic():
+        if existing:
+            email_queue(
+                subject="Someone tried to sign up with your address",
+                body=(
+                    f"Someone (perhaps you) tried to sign up for a new account with {existing}, but this "
+                    "address already has a login.\n\n"
+                    f"Log in: {_site_link('login')}\n"
+                    f"Forgot your password? Reset it: {_site_link('password_reset')}\n\n"
+                    "If it was not you, you can ignore this email: nothing was changed."
+                ),
+                recipients=[existing],
+            )
+            return
+        token = secrets.token_urlsafe(32)
+        SignupRequest.objects.create(
+            email=email, organisation=organisation.strip(), full_name=full_name.strip(),
+            password_hash=password_hash, token_hash=_token_hash(token),
+            expires_at=timezone.now() + timedelta(days=SIGNUP_CONFIRM_DAYS),
+        )
+        email_queue(
+            subject="Confirm your sign-up",
+            body=(
+                f"Confirm the new account of {organisation.strip()} with this address:\n\n"
+                f"{_site_link('signup_confirm', token)}\n\n"
+                f"The link works for {SIGNUP_CONFIRM_DAYS} days. If you did not sign up, ignore "
+                "this email: no account is made."
+            ),
+            recipients=[email],
+        )
+
+
+def signup_find(*, token):
+    """The unconfirmed, unexpired sign-up of a confirmation link, or None."""
+    return SignupRequest.objects.filter(
+        token_hash=_token_hash(token), confirmed_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+
+
+def signup_confirm(*, token):
+    """Sign-up's second step, from the emailed link: the account, its first Admin (with the
+    password given at sign-up) and, through the hook, the trial. Returns (account, admin)."""
+    with transaction.atomic():
+        request = SignupRequest.objects.select_for_update().filter(
+            token_hash=_token_hash(token), confirmed_at__isnull=True, expires_at__gt=timezone.now()
+        ).first()
+        if request is None:
+            raise ServiceError("This link has already been used or has expired. Sign up again.")
+        # A second sign-up of the same address confirmed first: account_create refuses, and only
+        # the address's owner (who holds this link) reads that it has a login.
+        account, admin = account_create(name=request.organisation, admin_email=request.email)
+        admin.password = request.password_hash
+        admin.full_name = request.full_name
+        admin.save(update_fields=["password", "full_name"])
+        request.confirmed_at = timezone.now()
+        request.save(update_fields=["confirmed_at"])
+    return account, admin
+
+
+def invitation_create(*, account, email, role, invited_by):
+    """Invites ``email`` into ``account`` and queues the email; returns (invitation, secret
+    token for the link). An address that already has a login (a login belongs to one account)
+    gets an email saying so instead of a link; the invitation stays pending until it expires,
+    as any unanswered one, so the inviter learns nothing about other accounts."""
+    email = email.strip().lower()
+    # Refused only within the inviting account (its Admins see its members anyway); a login of
+    # another account is invited like a new address and told by email (issue 11, item 9).
+    if Membership.objects.filter(account=account, user__email__iexact=email).exists():
+        raise ServiceError(f"{email} is already a member of this account.")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         Invitation.objects.filter(
@@ -104,10 +212,32 @@ def invitation_create(*, account, email, role, invited_by):
                 )
         except IntegrityError:  # two Admins invited this email at the same moment
             raise ServiceError(f"{email} has just been invited by another Admin.") from None
+        _lookalike_flag_add(account, _lookalike_flag(("invited email", email)))
         audit_record(
             account=account, actor=Actor.for_user(invited_by), kind="member.invited",
             summary=f"{email} invited as {role}", after={"email": email, "role": role},
         )
+        existing = User.objects.filter(email__iexact=email).values_list("email", flat=True).first()
+        if existing:
+            email_queue(
+                subject=f"You are invited to {account.name}",
+                body=(
+                    f"{invited_by.email} invited you to join {account.name} as {invitation.get_role_display()}, "
+                    f"but {existing} already has a login, and a login belongs to one account. Ask "
+                    f"{invited_by.email} to invite another address of yours, or log in: {_site_link('login')}"
+                ),
+                recipients=[existing],
+            )
+        else:
+            email_queue(
+                subject=f"You are invited to {account.name}",
+                body=(
+                    f"{invited_by.email} invited you to join {account.name} as "
+                    f"{invitation.get_role_display()}.\n\nAccept: {_site_link('accept_invitation', token)}\n\n"
+                    f"The link works for {INVITATION_DAYS} days."
+                ),
+                recipients=[invitation.email],
+            )
     return invitation, token
 
 

@@ -1,15 +1,12 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import services
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.forms import AcceptInvitationForm, InvitationForm, SignupForm
-from accounts.mail import email_queue
 from accounts.models import Invitation, Membership, Role
 
 
@@ -19,20 +16,41 @@ def signup(request):
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        services.signup_request(
+            organisation=form.cleaned_data["organisation"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            full_name=form.cleaned_data["full_name"],
+        )
+        # The same answer whether the address has a login or not (issue 11, item 9).
+        return redirect("signup_sent")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_safe
+def signup_sent(request):
+    return render(request, "accounts/signup_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request, token):
+    """GET shows a button (mail scanners follow links: a GET must confirm nothing); the POST
+    makes the account, logs its Admin in and opens the dashboard."""
+    signup_request = services.signup_find(token=token)
+    if signup_request is None:
+        return render(request, "accounts/signup_invalid.html", status=404)
+    error = None
+    if request.method == "POST":
         try:
-            account, admin = services.account_signup(
-                organisation=form.cleaned_data["organisation"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-                full_name=form.cleaned_data["full_name"],
-            )
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
+            account, admin = services.signup_confirm(token=token)
+        except services.ServiceError as exc:
+            error = str(exc)
         else:
             login(request, admin, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome! {account.name} has a 14-day Professional trial.")
             return redirect("dashboard")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup_confirm.html", {"signup": signup_request, "error": error},
+                  status=400 if error else 200)
 
 
 @admin_required
@@ -48,14 +66,6 @@ def members(request):
         except services.ServiceError as error:
             form.add_error("email", str(error))
         else:
-            link = settings.SITE_URL.rstrip("/") + reverse("accept_invitation", args=[token])
-            email_queue(
-                subject=f"You are invited to {request.account.name}",
-                body=f"{request.user.email} invited you to join {request.account.name} as "
-                f"{invitation.get_role_display()}.\n\nAccept: {link}\n\n"
-                f"The link works for {services.INVITATION_DAYS} days.",
-                recipients=[invitation.email],
-            )
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("members")
     context = {

@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from accounts.lockout import reset_identity
+
 
 def client_ip(request):
     """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front of
@@ -57,13 +59,17 @@ class PasswordResetThrottleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "POST" and request.path_info == reverse("password_reset"):
+        # Sign-up emails the address too (a confirmation link, or "someone tried to sign up with
+        # your address", issue 11 item 9): the same limits, so neither floods a mailbox.
+        scope = {reverse("password_reset"): "reset", reverse("signup"): "signup"}.get(request.path_info)
+        if request.method == "POST" and scope:
             window = settings.PASSWORD_RESET_WINDOW
-            email = request.POST.get("email", "").strip().lower()
+            # Counted by the login the reset finds, whatever the spelling (accounts.lockout).
+            email = reset_identity(request.POST.get("email", "")[:254])
             # Both counters move on every request: a flood on one email from many addresses and
             # a sweep of many emails from one address are both held back.
-            over_ip = _over_limit("reset-ip", client_ip(request), settings.PASSWORD_RESET_LIMIT_PER_IP, window)
-            over_email = _over_limit("reset-email", email, settings.PASSWORD_RESET_LIMIT_PER_EMAIL, window)
+            over_ip = _over_limit(f"{scope}-ip", client_ip(request), settings.PASSWORD_RESET_LIMIT_PER_IP, window)
+            over_email = _over_limit(f"{scope}-email", email, settings.PASSWORD_RESET_LIMIT_PER_EMAIL, window)
             if over_ip or over_email:
-                return redirect("password_reset_done")
+                return redirect("password_reset_done" if scope == "reset" else "signup_sent")
         return self.get_response(request)

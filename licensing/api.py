@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from billing.selectors import subscription_for
+from config.db import TransactionConflict, conflict_reason
 from config.throttling import client_ip
 from licensing import agent_cache, closure, services
 from licensing.compliance import compliance_view, licenses_of
@@ -105,7 +106,7 @@ class CheckinEventIn(BaseModel):
 
     @model_validator(mode="after")
     def identity_fits(self):
-        # NFKC can make one character 18 ("\ufdfa"): the folded identity must fit its column.
+        # NFC can make one character 3 ("\U0001d160"): the folded identity must fit its column.
         identity = identity_of(domain=self.domain, machine_id=self.machine_id, username=self.username)
         if not identity.name:
             raise ValueError("username is blank once normalised")
@@ -158,6 +159,8 @@ PROBLEM_RESPONSES = {
         (403, "The account was closed (deleted by an Admin): check-ins are refused until it is erased."),
         (413, "The body is over 1 MiB."),
         (429, "Over the key's rate limit; retry after `Retry-After` seconds."),
+        (503, "Busy (another request changed the same users) or the database is unreachable; "
+              "nothing was recorded: send the same batch again after `Retry-After` seconds."),
         (500, "Nothing was recorded; retry later."),
     ]
 }
@@ -249,8 +252,20 @@ def _http_error(request, exc):
     return problem_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error", str(exc))
 
 
+@api.exception_handler(TransactionConflict)
 @api.exception_handler(DatabaseError)
 def _database_error(request, exc):
+    # A lost deadlock or serialization failure, after checkins_record's retries: busy, not
+    # unreachable. Nothing was recorded; the same batch is safe to send again.
+    if conflict_reason(exc) is not None:
+        import logging
+
+        logging.getLogger("licensing.api").warning("check-in lost a race after its retries: %s", conflict_reason(exc))
+        return problem_response(
+            503, "Busy", "Busy, retry: another request was changing the same users; nothing was recorded. "
+            "Send the same batch again after the delay.",
+            headers={"Retry-After": "1"},
+        )
     # Unreachable (restart, failover): 503 with Retry-After, and the agent sends the batch again
     # (its event ids make that safe). Any other database error is the 500 below.
     if isinstance(exc, (OperationalError, InterfaceError)):

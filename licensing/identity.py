@@ -2,8 +2,14 @@
 
 On a machine joined to a domain a user is (logon domain, username): one person on every joined
 machine. On a stand-alone machine (``domain`` null) a user is (machine, local username). Domain
-and username compare as Windows logons do: case-insensitively, here after Unicode NFKC
-normalisation and case folding. Display keeps the first spelling seen.
+and username compare as Windows logons do: case-insensitively by simple case mapping, without
+compatibility folding. Here: Unicode NFC (one spelling of a composed letter), then simple
+lower-casing character by character, then trimmed. ``EVA`` is ``eva`` and ``A\u0308rger`` is
+``Ärger``; ``straße`` is not ``strasse`` (full case folding would make it so), full-width
+``ＥＶＡ`` is not ``EVA`` and the long s is not ``s`` (NFKC would), as Windows keeps those
+logons apart. ``İ`` (whose only lower case is two characters) stays as it is. Look-alikes
+(Cyrillic ``Е``, a zero-width space) are distinct logons: counted apart, marked on the pages
+(accounts.lookalike). Display keeps the first spelling seen. docs/licensing.md, "Identity".
 """
 
 import unicodedata
@@ -13,7 +19,9 @@ from licensing.models import IdentityKind
 
 
 def identity_fold(value):
-    return unicodedata.normalize("NFKC", value).casefold().strip()
+    text = unicodedata.normalize("NFC", value)
+    # Simple case mapping: a character whose lower case is several characters stays as it is.
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text).strip()
 
 
 class Identity(NamedTuple):

@@ -48,7 +48,7 @@ class TrackedUser(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tracked_users")
     identity_kind = models.CharField(max_length=10, choices=IdentityKind.choices)
-    # Normalised (NFKC, case-folded) parts of the identity: the domain or the machine id, and
+    # Normalised (NFC, simply lower-cased: licensing.identity) parts of the identity: the domain or the machine id, and
     # the username. Display spellings are kept apart, as first seen.
     identity_scope = models.CharField(max_length=255)
     identity_name = models.CharField(max_length=255)

@@ -13,6 +13,7 @@ from licensing.forecast import storage_meter, usage_forecast
 from licensing.reports import (
     EXPORT_COLUMNS,
     account_keeps_screen_details,
+    account_shows_screen_details,
     data_history_window,
     export_is_capped,
     export_rows,
@@ -94,7 +95,8 @@ def reports(request):
         page = Paginator(report_days(account=account, start=start, end=end), REPORT_ROWS_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        rows = report_details(account=account, rows=page.object_list)
+        details = account_shows_screen_details(account=account)
+        rows = report_details(account=account, rows=page.object_list, details=details)
         limit = plan.export_row_limit if plan else 0
         context.update(
             page=page,
@@ -102,7 +104,9 @@ def reports(request):
             start=start,
             end=end,
             export_limit=limit,
-            export_capped=bool(rows) and export_is_capped(account=account, start=start, end=end, limit=limit),
+            export_capped=bool(rows) and export_is_capped(
+                account=account, start=start, end=end, limit=limit, details=details
+            ),
             shows_windows=any(row["windows"] for row in rows),
         )
     else:
@@ -149,8 +153,11 @@ def reports_export(request):
         return reports(request)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     limit = window.subscription.plan.export_row_limit if window.subscription else 0
-    capped = export_is_capped(account=account, start=start, end=end, limit=limit)
-    rows = export_rows(account=account, start=start, end=end)[:limit].iterator(chunk_size=EXPORT_CHUNK_ROWS)
+    details = account_shows_screen_details(account=account)
+    capped = export_is_capped(account=account, start=start, end=end, limit=limit, details=details)
+    rows = export_rows(account=account, start=start, end=end, details=details)[:limit].iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    )
     response = StreamingHttpResponse(
         _csv_lines(rows, capped=capped, limit=limit), content_type="text/csv; charset=utf-8"
     )

@@ -2,6 +2,7 @@
 
 The rules of docs/activity.md live here, one function each:
 - ``account_keeps_screen_details``: whether URL paths and window titles are kept at ingestion;
+- ``account_shows_screen_details``: whether they are shown (reports, export), whenever kept;
 - ``history_start`` / ``data_history_start``: the first day an account can see;
 - ``activity_row_bytes`` / ``ROW_OVERHEAD_BYTES``: what a stored row counts towards storage.
 """
@@ -49,6 +50,15 @@ def account_keeps_screen_details(*, account):
     the app and the site's domain alone (strictest privacy). PRODUCT.md: every plan, the trial
     included (issue 15): a trial collects no titles or URLs unless Screen Details is bought."""
     return entitlements_for(account=account).screen_details
+
+
+def account_shows_screen_details(*, account):
+    """Whether reports and exports show URL paths and window titles: only while the account
+    has Screen Details, whenever they were collected. Details kept while the add-on was held
+    (or, before issue 15, during a trial) stay stored but hidden once it is gone, and show
+    again when it is bought again (PRODUCT.md, Screen Details; issue 11, item 5). The same
+    entitlement as ``account_keeps_screen_details``, applied when reading."""
+    return account_keeps_screen_details(account=account)
 
 
 # --- data history ------------------------------------------------------------------------------
@@ -187,9 +197,10 @@ TOP = 3
 TOP_DETAILS = 5
 
 
-def report_details(*, account, rows):
-    """Top apps, sites and (when stored) windows of the given (person, day) rows, in three
-    queries whatever the number of rows. Adds ``apps``, ``sites``, ``windows`` to each row."""
+def report_details(*, account, rows, details=True):
+    """Top apps, sites and (when stored and ``details``: the account shows Screen Details)
+    windows of the given (person, day) rows, in three queries whatever the number of rows
+    (two without details). Adds ``apps``, ``sites``, ``windows`` to each row."""
     rows = list(rows)
     if not rows:
         return rows
@@ -212,7 +223,10 @@ def report_details(*, account, rows):
 
     apps = tops(base, ["app"], TOP)
     sites = tops(base.exclude(site=""), ["site"], TOP)
-    windows = tops(base.exclude(url_path="", title=""), ["site", "url_path", "title"], TOP_DETAILS)
+    windows = (
+        tops(base.exclude(url_path="", title=""), ["site", "url_path", "title"], TOP_DETAILS)
+        if details else defaultdict(list)
+    )
     for row in rows:
         key = (row["day"], row["person"])
         row["apps"], row["sites"], row["windows"] = apps[key], sites[key], windows[key]
@@ -222,23 +236,32 @@ def report_details(*, account, rows):
 EXPORT_COLUMNS = ["date", "user", "app", "site", "url_path", "title", "seconds"]
 
 
-def export_rows(*, account, start, end):
+def export_rows(*, account, start, end, details=True):
     """The export's rows, in the order of ``EXPORT_COLUMNS`` (a queryset of tuples): the
-    rollup rows, profiles sharing an alias summed into one person as on the page."""
+    rollup rows, profiles sharing an alias summed into one person as on the page. Without
+    ``details`` (the account does not show Screen Details) the path and title columns are
+    empty and the rows of one day, person, app and site add up into one."""
+    rows = activity_in_range(account=account, start=start, end=end).annotate(person=person_key_expression())
+    if not details:
+        return (
+            rows.values("day", "person", "app", "site")
+            .annotate(user=Max(person_name_expression()), total=Sum("seconds"),
+                      no_path=Value("", output_field=CharField()), no_title=Value("", output_field=CharField()))
+            .order_by("day", "user", "person", "app", "site")
+            .values_list("day", "user", "app", "site", "no_path", "no_title", "total")
+        )
     return (
-        activity_in_range(account=account, start=start, end=end)
-        .annotate(person=person_key_expression())
-        .values("day", "person", "app", "site", "url_path", "title")
+        rows.values("day", "person", "app", "site", "url_path", "title")
         .annotate(user=Max(person_name_expression()), total=Sum("seconds"))
         .order_by("day", "user", "person", "app", "site", "url_path", "title")
         .values_list("day", "user", "app", "site", "url_path", "title", "total")
     )
 
 
-def export_is_capped(*, account, start, end, limit):
+def export_is_capped(*, account, start, end, limit, details=True):
     """Whether the range holds more export rows than the plan allows (counts at most
     limit + 1 of them)."""
-    return export_rows(account=account, start=start, end=end)[: limit + 1].count() > limit
+    return export_rows(account=account, start=start, end=end, details=details)[: limit + 1].count() > limit
 
 
 # --- the dashboard's chart ---------------------------------------------------------------------

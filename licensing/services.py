@@ -14,6 +14,7 @@ from accounts.models import Account
 from accounts.services import ServiceError, audit_record
 from billing.models import Plan, Subscription
 from billing.selectors import entitlements_for, subscription_for
+from config.db import TransactionConflict, retry_on_conflict
 from licensing import activity, agent_cache
 from licensing.compliance import compliance_evaluate, licensing_row
 from licensing.hooks import users_tracked
@@ -157,6 +158,30 @@ def _agent_key_read(key_hash):
 
 
 # --- Check-ins --------------------------------------------------------------------------------
+
+# The account's users lock (PostgreSQL advisory lock, transaction-scoped; class, account id):
+# check-ins take it shared, so they run side by side; a Users-page action (delete, merge, Do Not
+# Track, track again, alias) takes it exclusive, so it waits for the check-ins in flight and new
+# ones queue behind it (PostgreSQL's lock manager is fair: an Admin is not starved the way a
+# FOR UPDATE waiting behind ever-renewed row share locks is). A check-in and a Users-page action
+# of one account therefore never hold row locks at the same time, and cannot deadlock. Issue 11,
+# item 3; docs/security.md, "Lock order".
+USERS_LOCK_CLASS = 0x5553  # "US": names this lock among the database's advisory locks
+
+
+def _users_lock_key(account_id):
+    return [USERS_LOCK_CLASS, account_id % 2**31]  # two int4 keys
+
+
+def users_lock(*, account, exclusive):
+    """Takes the account's users lock until the end of the transaction (a no-op off
+    PostgreSQL: SQLite runs one writing transaction at a time)."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", _users_lock_key(account.pk))
+
 
 
 def _insert_ignore_returning(model, columns, rows, returning):
@@ -335,6 +360,28 @@ class SeenMachine(NamedTuple):
     last_seen_at: object
 
 
+def _batch_users_sql():
+    """The batch's tracked users and the users merged-away ones report to, in one query. Read
+    after the account's users lock (``users_lock``), so no Users-page action is half done."""
+    qn = connection.ops.quote_name
+    tu = qn(TrackedUser._meta.db_table)
+    identity = (
+        "identity_kind = ANY(%s::varchar[]) AND identity_scope = ANY(%s::varchar[]) "
+        "AND identity_name = ANY(%s::varchar[])"
+    )
+    return (
+        f"SELECT {', '.join(USER_COLUMNS)} FROM {tu} WHERE account_id = %s AND NOT (state = 'deleted') "
+        f"AND (({identity}) OR id IN (SELECT merged_into_id FROM {tu} WHERE account_id = %s "
+        f"AND state = 'merged' AND {identity}))"
+    )
+
+
+def _batch_users_params(account, identities):
+    parts = [sorted({i.kind for i in identities}), sorted({i.scope for i in identities}),
+             sorted({i.name for i in identities})]
+    return [account.id, *parts, account.id, *parts]
+
+
 def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
     """The whole read phase of a batch in one round trip to PostgreSQL: asynchronous commit for
     this transaction, the INSERT of the event ids (the ones it returns are new), the batch's
@@ -347,19 +394,19 @@ def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
         # atomic; a database crash may lose the last fraction of a second of check-ins, which
         # agents report again at their next check-in). docs/licensing.md, "Durability".
         "SET LOCAL synchronous_commit TO OFF",
+        # Lock order, first: the account's users lock, shared (see users_lock).
+        "SELECT pg_advisory_xact_lock_shared(%s, %s)",
         f"INSERT INTO {ev} (account_id, event_id, received_at) "
         f"SELECT %s, e, %s FROM UNNEST(%s::varchar[]) AS e ON CONFLICT DO NOTHING RETURNING event_id",
-        f"SELECT {', '.join(USER_COLUMNS)} FROM {tu} WHERE account_id = %s "
-        f"AND identity_kind = ANY(%s::varchar[]) AND identity_scope = ANY(%s::varchar[]) "
-        f"AND identity_name = ANY(%s::varchar[]) AND NOT (state = 'deleted')",
+        _batch_users_sql(),
         f"SELECT mm.id, mm.machine_id, mm.last_seen_at, l.id, l.tracked_user_id, l.last_seen_at "
         f"FROM {m} mm LEFT JOIN {link} l ON l.machine_id = mm.id "
         f"WHERE mm.account_id = %s AND mm.machine_id = ANY(%s::varchar[])",
     ])
     params = [
+        *_users_lock_key(account.id),
         account.id, now, list(event_ids),
-        account.id, sorted({i.kind for i in identities}), sorted({i.scope for i in identities}),
-        sorted({i.name for i in identities}),
+        *_batch_users_params(account, identities),
         account.id, list(machine_ids),
     ]
     with connection.cursor() as cursor:
@@ -370,11 +417,12 @@ def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
                 results.append(cursor.fetchall())
             if not cursor.nextset():
                 break
-    created_ids = {r[0] for r in results[0]}
-    users = [UserRow(*row) for row in results[1]]
-    return created_ids, users, _machines_and_links_from(results[2])
+    created_ids = {r[0] for r in results[1]}
+    users = [UserRow(*row) for row in results[2]]
+    return created_ids, users, _machines_and_links_from(results[3])
 
 
+@retry_on_conflict
 def checkins_record(*, key, events, now=None):
     """Records a batch of validated check-in events of one agent key, set-based.
 
@@ -382,6 +430,11 @@ def checkins_record(*, key, events, now=None):
     observed_at and activity (list of {app, url, title, seconds}). Returns one result string
     per event, in order: accepted, duplicate or not_tracked, and the number of tracked users
     the batch created.
+
+    Locks are taken in the order of docs/security.md ("Lock order"): the account's users lock
+    (shared), event ids, new tracked users, machines, links, activity rows, and the account's
+    licensing row last (used, storage, compliance). A transaction that lost a deadlock anyway
+    is run again (``retry_on_conflict``).
     """
     account = key.account
     now = now or timezone.now()
@@ -428,7 +481,13 @@ def checkins_record(*, key, events, now=None):
         }
 
         def read_users(found=None):
+            if found is None and connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(_batch_users_sql(), _batch_users_params(account, identities))
+                    found = [UserRow(*row) for row in cursor.fetchall()]
             if found is not None:
+                # The query also brings the destinations of merged-away users (by id, below).
+                by_id.update({u.id: u for u in found})
                 return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in found}
             # All three parts of the identity, so the unique index answers the lookup.
             found = TrackedUser.objects.filter(
@@ -439,6 +498,7 @@ def checkins_record(*, key, events, now=None):
             ).exclude(state=TrackedUserState.DELETED).values_list(*USER_COLUMNS)
             return {(u.identity_kind, u.identity_scope, u.identity_name): u for u in map(UserRow._make, found)}
 
+        by_id = {}
         users = read_users(found)
         missing = sorted(ident for ident in identities if tuple(ident) not in users)
         created = 0
@@ -465,14 +525,22 @@ def checkins_record(*, key, events, now=None):
                 users_tracked.send(sender=TrackedUser, account=account, user_ids=[r[0] for r in new_users])
             # Rows created by a concurrent batch that won the race are read back here.
             users = read_users()
+            if any(tuple(ident) not in users for ident in identities):
+                # Another batch created the row first and an Admin deleted it before this
+                # re-read (issue 11, item 3: it was a KeyError): run the batch again, it will
+                # make the user anew.
+                raise TransactionConflict("a tracked user vanished between insert and re-read")
 
         # A merged-away identity counts toward (and its history goes to) its destination.
         merged_ids = {u.merged_into_id for u in users.values() if u.state == TrackedUserState.MERGED}
-        destinations = {
-            u.id: u
-            for u in map(UserRow._make, TrackedUser.objects.filter(pk__in=merged_ids, account=account)
-                         .values_list(*USER_COLUMNS))
-        } if merged_ids else {}
+        destinations = {pk: by_id[pk] for pk in merged_ids if pk in by_id}
+        if merged_ids - set(destinations):
+            destinations.update({
+                u.id: u
+                for u in map(UserRow._make, TrackedUser.objects.filter(pk__in=merged_ids - set(destinations),
+                                                                       account=account)
+                             .values_list(*USER_COLUMNS))
+            })
 
         machines = {}
         touched = {}  # user id -> (user, latest observed_at)
@@ -507,12 +575,13 @@ def checkins_record(*, key, events, now=None):
         }, touches)
         _run_all(touches)
 
-        if created:
-            _used_add(account=account, delta=created)
         added_bytes = activity.activity_ingest_batch(account=account, entries=[
             (user.id, e.observed_at, [dict(item) for item in e.activity])
             for user, e in tracked_events if e.activity
         ], keep_details=getattr(key, "keeps_screen_details", None))
+        # The licensing row last (lock order): after every user and activity row.
+        if created:
+            _used_add(account=account, delta=created)
         # agent_key_authenticate loads the subscription with the key; a key made otherwise has none.
         subscription = getattr(key, "subscription", None) or subscription_for(account=account)
         plan = subscription.plan if subscription else None
@@ -533,12 +602,14 @@ def _user_snapshot(user):
 
 
 def _locked_user(*, account, user_id):
+    users_lock(account=account, exclusive=True)
     user = TrackedUser.objects.select_for_update().filter(account=account, pk=user_id).first()
     if user is None:
         raise ServiceError("That user does not exist in this account.")
     return user
 
 
+@retry_on_conflict
 def tracked_user_set_alias(*, account, user_id, alias, actor):
     """A display name (50 characters at most). It joins profiles in reports, never the count."""
     alias = alias.strip()
@@ -559,6 +630,7 @@ def tracked_user_set_alias(*, account, user_id, alias, actor):
     return user
 
 
+@retry_on_conflict
 def tracked_user_do_not_track(*, account, user_id, actor):
     """Puts an active user on the Do Not Track list: no longer logged nor counted."""
     with transaction.atomic():
@@ -578,6 +650,7 @@ def tracked_user_do_not_track(*, account, user_id, actor):
     return user
 
 
+@retry_on_conflict
 def tracked_user_track_again(*, account, user_id, actor):
     """Takes a user off the Do Not Track list: logged and counted again."""
     with transaction.atomic():
@@ -597,6 +670,7 @@ def tracked_user_track_again(*, account, user_id, actor):
     return user
 
 
+@retry_on_conflict
 def tracked_user_delete(*, account, user_id, actor):
     """Deletes a user and its activity data; its license is reclaimed. Users merged into it go
     with it. If its agent still reports, it comes back as a new user."""
@@ -637,6 +711,7 @@ def merge_allowed(*, account):
     return entitlements_for(account=account).paid
 
 
+@retry_on_conflict
 def tracked_user_merge(*, account, source_id, destination_id, actor):
     """Folds ``source`` into ``destination`` for ever: its machines and activity follow the
     destination, its identity reports to the destination, and it stops counting."""
@@ -646,6 +721,7 @@ def tracked_user_merge(*, account, source_id, destination_id, actor):
         raise ServiceError("A user cannot be merged into itself.")
     with transaction.atomic():
         # Both rows locked in id order, so two crossing merges cannot deadlock.
+        users_lock(account=account, exclusive=True)
         locked = {
             u.pk: u
             for u in TrackedUser.objects.select_for_update()

@@ -103,6 +103,7 @@ class StateFilter(admin.SimpleListFilter):
             ("past_due", "Past due"),
             ("nonprofit", "Nonprofit"),
             ("legacy", "Legacy plan"),
+            ("lookalike", "Look-alike name or email"),
         ]
 
     def queryset(self, request, queryset):
@@ -120,6 +121,9 @@ class StateFilter(admin.SimpleListFilter):
                 )
             case "legacy":
                 return queryset.filter(subscription__plan__is_sold=False)
+            case "lookalike":
+                # Issue 11, item 4: mixed scripts or invisible characters at sign-up or invitation.
+                return queryset.exclude(lookalike_flag="")
         return queryset
 
 
@@ -135,9 +139,9 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     inlines = [SubscriptionInline, SupportPlanInline, MembersInline, AgentKeyInline]
-    readonly_fields = ["name", "slug", "summary", "license_ledger", "recent_audit"]
+    readonly_fields = ["name", "slug", "lookalike_flag", "summary", "license_ledger", "recent_audit"]
     # agent_key_limit is the one field edited here (staff.change_staffaccount), audited below.
-    fields = ["name", "slug", "summary", "agent_key_limit", "license_ledger", "recent_audit"]
+    fields = ["name", "slug", "lookalike_flag", "summary", "agent_key_limit", "license_ledger", "recent_audit"]
 
     class Media:
         css = {"all": ["staff/admin.css"]}

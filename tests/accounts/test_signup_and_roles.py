@@ -18,13 +18,28 @@ def _emails_leave_at_once(monkeypatch):
     monkeypatch.setattr("accounts.mail.transaction.on_commit", lambda callback, **kw: callback())
 
 
-def test_signup_creates_account_admin_and_14_day_professional_trial(client):
+def _link(message, marker):
+    word = next(w for w in message.body.split() if marker in w)
+    return word[word.index(marker):]
+
+
+def test_signup_creates_account_admin_and_14_day_professional_trial_once_the_email_is_confirmed(client):
+    # Issue 11, item 9: sign-up answers "check your email" and the account exists once the link
+    # in that email is confirmed, so the page never tells whether an address has a login.
     response = client.post("/signup/", {
         "organisation": "Globex", "full_name": "Hank Scorpio",
         "email": "Hank@Globex.example", "password": "a-long-enough-secret",
     })
+    assert response.status_code == 302 and response["Location"] == "/signup/sent/"
+    assert not User.objects.filter(email="hank@globex.example").exists()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["hank@globex.example"]
+    path = _link(mail.outbox[0], "/signup/confirm/")
+    confirm_page = client.get(path)  # a mail scanner's GET confirms nothing
+    assert confirm_page.status_code == 200 and not User.objects.exists()
+    response = client.post(path)
     assert response.status_code == 302 and response["Location"] == "/"
     user = User.objects.get(email="hank@globex.example")
+    assert user.check_password("a-long-enough-secret") and user.full_name == "Hank Scorpio"
     membership = Membership.objects.get(user=user)
     assert membership.role == Role.ADMIN and membership.account.name == "Globex"
     sub = Subscription.objects.get(account=membership.account)
@@ -33,17 +48,31 @@ def test_signup_creates_account_admin_and_14_day_professional_trial(client):
     assert AuditEntry.objects.filter(account=membership.account, kind="subscription.trial_started").exists()
     page = client.get("/")
     assert "Globex" in page.content.decode()
+    # The link works once.
+    client.post("/logout/")
+    assert client.post(path).status_code == 404
+    assert User.objects.filter(email="hank@globex.example").count() == 1
 
 
-def test_signup_refuses_taken_email_and_weak_password(client, paid_account):
+def test_signup_with_a_known_email_answers_the_same_page_and_tells_the_address(client, paid_account):
     _, admin = paid_account
-    response = client.post("/signup/", {
-        "organisation": "Again", "email": admin.email.upper(), "password": "123",
-    })
+    known = client.post("/signup/", {"organisation": "Again", "email": admin.email.upper(), "password": "a-long-enough-secret"})
+    unknown = client.post("/signup/", {"organisation": "New", "email": "nobody@new.example", "password": "a-long-enough-secret"})
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"]) == (302, "/signup/sent/")
+    sent = client.get("/signup/sent/").content.decode()
+    assert "Check your email" in sent
+    to_known = next(m for m in mail.outbox if m.to == [admin.email])
+    assert "tried to sign up" in to_known.body and "already has a login" in to_known.body
+    assert "/login/" in to_known.body and "/password-reset/" in to_known.body
+    assert "/signup/confirm/" not in to_known.body
+    assert User.objects.filter(email__iexact=admin.email).count() == 1
+
+
+def test_signup_refuses_a_weak_password(client):
+    response = client.post("/signup/", {"organisation": "Again", "email": "weak@new.example", "password": "123"})
     assert response.status_code == 200
-    errors = response.context["form"].errors
-    assert "already has a login" in errors["email"][0]
-    assert errors["password"]
+    assert response.context["form"].errors["password"]
+    assert not mail.outbox
 
 
 def test_login_with_email_and_logout(client, paid_account):
@@ -105,3 +134,27 @@ def test_staff_without_account_gets_403_on_customer_pages(client, django_user_mo
     staff = django_user_model.objects.create_user("ops@ourcompany.example", "x", is_staff=True)
     client.force_login(staff)
     assert client.get("/").status_code == 403
+
+
+def test_inviting_a_login_of_another_account_reveals_nothing_to_the_inviter(admin_client, trial_account):
+    """Issue 11, item 9: the inviter sees the same answer as for a new address; the address is
+    told by email that it already has a login elsewhere, and its link does not join."""
+    _, other_admin = trial_account
+    answers = [
+        admin_client.post("/members/", {"email": email, "role": "viewer"})
+        for email in (other_admin.email.upper(), "fresh@customer.example")
+    ]
+    assert [(a.status_code, a["Location"]) for a in answers] == [(302, "/members/")] * 2
+    page = admin_client.get("/members/").content.decode()
+    assert other_admin.email in page and "fresh@customer.example" in page  # both pending alike
+    to_other = next(m for m in mail.outbox if m.to == [other_admin.email])
+    assert "already has a login" in to_other.body and "/invitations/" not in to_other.body
+    assert other_admin.membership.account == trial_account[0]  # nothing changed for them
+
+
+def test_inviting_a_member_of_the_same_account_is_refused_with_the_reason(admin_client):
+    member = add_member(admin_client.account, email="already@customer.example")
+    response = admin_client.post("/members/", {"email": member.email.upper(), "role": "viewer"})
+    assert response.status_code == 200
+    assert "already a member of this account" in response.context["form"].errors["email"][0]
+    assert not mail.outbox

@@ -150,10 +150,11 @@ def post_raw(client, secret, body: bytes):
         {"activity": [{"app": "Excel", "title": "\ud83d", "seconds": 1}]},
         {"observed_at": "0001-01-01T00:00:00+18:00"},
         {"observed_at": "0001-01-01T05:00:00+18:00", "activity": [{"app": "Excel", "seconds": 1}]},
-        # NFKC makes one "\ufdfa" 18 characters: the folded identity would not fit its column.
-        {"username": "\ufdfa" * 20},
-        {"domain": "\ufdfa" * 20},
-        {"machine_id": "\ufdfa" * 20},
+        # NFC makes one "\U0001d160" (a musical note) 3 characters: the folded identity would
+        # not fit its column.
+        {"username": "\U0001d160" * 100},
+        {"domain": "\U0001d160" * 100},
+        {"machine_id": "\U0001d160" * 100},
         # A no-break space folds to a space, then to nothing: a user without a name.
         {"username": "\u00a0"},
     ],

@@ -116,6 +116,24 @@ def test_reset_emails_stop_after_the_limit_per_email_and_the_answer_does_not_cha
         assert len(mail.outbox) == 5
 
 
+@override_settings(PASSWORD_RESET_LIMIT_PER_EMAIL=3, PASSWORD_RESET_LIMIT_PER_IP=100)
+def test_the_reset_limit_counts_every_spelling_of_one_login_as_one(client):
+    """Issue 11, item 1: the long s (U+017F folds to "s"), letter case and spaces are spellings
+    of one login; the limit counts by the login the reset finds, not by the spelling typed."""
+    UserFactory(email="sam@customer.example.com")
+    spellings = ["\u017fam@customer.example.com", "SAM@CUSTOMER.EXAMPLE.COM", " \u017fAm@Customer.Example.com "]
+    for i, spelling in enumerate(spellings):
+        assert reset(client, spelling, ip=f"198.51.100.{i}").url == "/password-reset/sent/"
+    sent = len(mail.outbox)
+    assert sent <= 3
+    # The limit is used up whatever the spelling: the plain one sends nothing more either.
+    for i, spelling in enumerate(["sam@customer.example.com", "Sam@customer.example.com", "\u017fam@customer.example.com"]):
+        assert reset(client, spelling, ip=f"192.0.2.{i}").url == "/password-reset/sent/"
+    assert len(mail.outbox) == sent
+    # Every email that did leave went to the login's own address.
+    assert {m.to[0] for m in mail.outbox} <= {"sam@customer.example.com"}
+
+
 @override_settings(PASSWORD_RESET_LIMIT_PER_EMAIL=3, PASSWORD_RESET_LIMIT_PER_IP=10)
 def test_reset_requests_stop_after_the_limit_per_address(client):
     users = UserFactory.create_batch(12)
@@ -165,3 +183,22 @@ def test_the_lockout_counts_every_spelling_of_one_email_as_one_login(client, axe
         attempt(spelling, "wrong-password")
     assert attempt("kIM@customer.example.com", PASSWORD).status_code == 429
     assert attempt(user.email, PASSWORD).status_code == 429
+
+
+def test_a_reset_request_with_a_nul_byte_is_answered_not_a_500(client):
+    response = reset(client, "sam\x00@customer.example.com")
+    assert response.status_code in (200, 302)
+
+
+@override_settings(PASSWORD_RESET_LIMIT_PER_EMAIL=3, PASSWORD_RESET_LIMIT_PER_IP=100)
+def test_signup_emails_to_one_address_stop_after_the_limit_and_the_answer_does_not_change(client):
+    """Sign-up emails the address whatever it is (issue 11, item 9): it must not be a way to
+    flood someone's mailbox with "someone tried to sign up with your address"."""
+    user = UserFactory(email="kim@customer.example.com")
+    answers = [
+        client.post("/signup/", {"organisation": "X", "email": user.email.upper(), "password": "a-long-enough-secret"},
+                    REMOTE_ADDR=f"198.51.100.{i}")
+        for i in range(5)
+    ]
+    assert {(a.status_code, a.url) for a in answers} == {(302, "/signup/sent/")}
+    assert len(mail.outbox) == 3

@@ -53,11 +53,14 @@ def test_domain_joined_eva_on_bobs_computer_is_still_eva(make_agent):
     assert eva.machine_links.count() == 2
 
 
-def test_identity_ignores_case_and_unicode_width(agent):
-    agent.checkin(event("Ｅｖａ", domain="ＡＣＭＥ"))
+def test_identity_ignores_case_but_not_unicode_width(agent):
+    # Windows compares logons by simple case mapping, without compatibility folding (issue 11,
+    # item 4): full-width ＥＶＡ is another logon than EVA.
+    agent.checkin(event("Eva", domain="ACME"))
     data = agent.checkin(event("eva", domain="acme"), event("EVA", domain="Acme"))
     assert data["account"]["used"] == 1
-    assert TrackedUser.objects.get(account=agent.account).username == "Ｅｖａ"
+    assert TrackedUser.objects.get(account=agent.account).username == "Eva"
+    assert agent.checkin(event("Ｅｖａ", domain="ＡＣＭＥ"))["account"]["used"] == 2
 
 
 def test_duplicate_event_changes_nothing(agent):

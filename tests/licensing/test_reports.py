@@ -298,3 +298,36 @@ def test_the_export_joins_aliased_profiles_like_the_page(admin_client, account):
         ["2026-10-15", "Eva Green", "chrome.exe", "crm.example.com", "", "", "3600"],
         ["2026-10-15", "Eva Green", "outlook.exe", "", "", "", "600"],
     ]
+
+
+# --- what a plan may not show is not shown, whenever it was collected (issue 11, item 5) ------
+
+def test_details_kept_with_screen_details_stay_hidden_once_it_is_gone_and_show_once_bought(client, db):
+    # Merged with issue 15 (a trial collects no details any more): the details are collected
+    # while the account holds Screen Details, then the add-on goes.
+    from billing.models import SubscriptionAddOn
+
+    account, admin = make_account(plan="professional", licenses=10)
+    add_addon(account, "screen_details")
+    client.force_login(admin)
+    eva = tracked_user(account, "eva")
+    ingest(account, eva, YESTERDAY)
+    assert "Deal 7 - CRM" in client.get("/reports/").content.decode()  # shown while held
+
+    SubscriptionAddOn.objects.filter(subscription__account=account).delete()
+    page = client.get("/reports/").content.decode()
+    assert "chrome.exe" in page and "crm.example.com" in page  # the app and the domain stay
+    assert "Deal 7" not in page and "/deals/7" not in page and "Inbox" not in page
+    assert 'id="privacy-note"' in page
+    lines = export_lines(client.get("/reports/export.csv"))
+    body = "\n".join(",".join(line) for line in lines)
+    assert "chrome.exe" in body and "crm.example.com" in body
+    assert "Deal 7" not in body and "/deals/7" not in body and "Inbox" not in body
+    # The rows lose their hidden columns' values, not their time: 40 minutes in all.
+    assert sum(int(line[-1]) for line in lines[1:]) == 2400
+
+    add_addon(account, "screen_details")
+    page = client.get("/reports/").content.decode()
+    assert "Deal 7 - CRM" in page and "crm.example.com/deals/7" in page
+    body = "\n".join(",".join(line) for line in export_lines(client.get("/reports/export.csv")))
+    assert "Deal 7 - CRM" in body and "/deals/7" in body
