@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -324,10 +324,37 @@ def grace_periods_expire(*, now=None):
     return blocked, reminded
 
 
+def compliance_state_at(row, *, now=None):
+    """(state, blocked_reason) of a licensing row as it is at ``now``, whatever the hourly job
+    has written yet: a grace period reads as blocked (grace expired) from its end's very second,
+    the moment ``grace_periods_expire`` would move it. Every read (banner, reports gate, API,
+    staff admin) goes through here or ``compliance_state_expression``; the job only makes the
+    state durable and sends the emails."""
+    if row is None:
+        return ComplianceState.OK, ""
+    now = now or timezone.now()
+    if row.state == ComplianceState.GRACE and row.grace_period_ends_at is not None and row.grace_period_ends_at <= now:
+        return ComplianceState.BLOCKED, GRACE_EXPIRED
+    return row.state, row.blocked_reason
+
+
+def compliance_state_expression(*, prefix="", now=None):
+    """``compliance_state_at`` as a database expression (filters, counts, ordering), over the
+    licensing row reached by ``prefix`` ("licensing__" from an account)."""
+    now = now or timezone.now()
+    return Case(
+        When(
+            Q(**{f"{prefix}state": ComplianceState.GRACE, f"{prefix}grace_period_ends_at__lte": now}),
+            then=Value(ComplianceState.BLOCKED),
+        ),
+        default=F(f"{prefix}state"),
+    )
+
+
 def compliance_view(row, licenses):
-    """What the banner and the avatar menu show, from one licensing row."""
+    """What the banner and the avatar menu show, from one licensing row, as it is now."""
     now = timezone.now()
-    state = row.state if row is not None else ComplianceState.OK
+    state, blocked_reason = compliance_state_at(row, now=now)
     used = row.used if row is not None else 0
     info = {"used": used, "licenses": licenses, "over": used > licenses, "state": state}
     if row is not None and state == ComplianceState.GRACE and row.grace_period_ends_at:
@@ -335,12 +362,12 @@ def compliance_view(row, licenses):
         info["days_left"] = max(0, remaining.days + (1 if remaining.seconds else 0))
         info["grace_period_ends_at"] = row.grace_period_ends_at
     if row is not None and state == ComplianceState.BLOCKED:
-        info["blocked_reason"] = row.blocked_reason
-        info["blocked_why"] = BLOCKED_REASONS.get(row.blocked_reason, "").format(
+        info["blocked_reason"] = blocked_reason
+        info["blocked_why"] = BLOCKED_REASONS.get(blocked_reason, "").format(
             used=used, licenses=licenses
         )
         started = getattr(row, "last_grace_started_at", None)
-        if row.blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
+        if blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
             info["last_grace_started_at"] = started
             info["new_grace_possible_from"] = started + GRACE_PERIOD_INTERVAL
     return info

@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from accounts.decorators import activity_required, member_required
 from licensing.charts import usage_chart
+from licensing.compliance import compliance_state_at
 from licensing.reports import (
     EXPORT_COLUMNS,
     account_keeps_screen_details,
@@ -56,7 +57,8 @@ def _blocked_page(request):
     licensing = account_licensing(account=request.account)
     window = data_history_window(account=request.account)
     plan = window.subscription.plan if window.subscription else None
-    reason = REASON_ALIASES.get(licensing.blocked_reason, licensing.blocked_reason)
+    _, blocked_reason = compliance_state_at(licensing)
+    reason = REASON_ALIASES.get(blocked_reason, blocked_reason)
     return render(
         request,
         "licensing/reports_blocked.html",

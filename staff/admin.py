@@ -16,7 +16,8 @@ from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Account, AuditEntry, Membership
 from accounts.services import audit_record
 from billing.models import LicenseLedger, Subscription, SubscriptionState
-from licensing.models import AgentKey
+from licensing.compliance import compliance_state_at
+from licensing.models import AgentKey, ComplianceState
 from staff.actions import ACCOUNT_ACTIONS
 from staff.models import DailyMetrics, StaffAccount
 from staff.selectors import (
@@ -108,7 +109,8 @@ class StateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         match self.value():
             case "grace" | "blocked":
-                return queryset.filter(licensing__state=self.value())
+                # The state as it is now (a grace period past its end is blocked already).
+                return queryset.filter(compliance_now=self.value())
             case "trial_ending":
                 return queryset.filter(**trials_ending_within(7))
             case "past_due":
@@ -189,10 +191,13 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
             return format_html('<span class="ratio-over">{}</span>', text)
         return text
 
-    @admin.display(ordering="licensing__state", description="compliance")
+    @admin.display(ordering="compliance_now", description="compliance")
     def compliance(self, obj):
-        state = _related(obj, "licensing")
-        return state.get_state_display() if state else "In good standing"
+        row = _related(obj, "licensing")
+        if row is None:
+            return "In good standing"
+        state, _ = compliance_state_at(row)
+        return ComplianceState(state).label
 
     @admin.display(ordering="licensing__grace_period_ends_at")
     def grace_ends(self, obj):

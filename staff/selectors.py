@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from billing.models import SubscriptionAddOn, SubscriptionState
+from licensing.compliance import compliance_state_expression
 from support.selectors import support_included, support_plan_annotations
 
 # States in which a subscription earns its yearly price (a cancelled one still does until the
@@ -38,6 +39,8 @@ def accounts_with_metrics(queryset=None):
     return queryset.select_related("subscription__plan", "licensing", "billing_profile").annotate(
         addon_cents_per_user_year=addon_yearly_cents_per_user(subscription__account=OuterRef("pk")),
         used_count=Coalesce(F("licensing__used"), Value(0)),
+        # As it is now, not as the hourly job last wrote it (licensing.compliance).
+        compliance_now=compliance_state_expression(prefix="licensing__"),
         **support_plan_annotations(),
     )
 
@@ -98,7 +101,8 @@ def accounts_by_state():
     from licensing.models import AccountLicensing
 
     counts = dict(
-        AccountLicensing.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
+        AccountLicensing.objects.annotate(now_state=compliance_state_expression())
+        .values_list("now_state").annotate(n=Count("pk")).values_list("now_state", "n")
     )
     total = Account.objects.count()
     grace, blocked = counts.get("grace", 0), counts.get("blocked", 0)
