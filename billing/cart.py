@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
@@ -213,14 +214,14 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
             ))
         if added:
             lines.append(pricing.PriceLine(
-                description=f"{added} additional {target.name} licenses",
+                description=f"{added} additional {target.name} license{pluralize(added)}",
                 quantity=added, unit_price_cents=pricing.yearly_unit_cents(month),
                 days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
             ))
             # PRODUCT.md: existing per-user add-ons grow with the licenses, prorated too.
             for addon in keep_addons:
                 lines.append(pricing.PriceLine(
-                    description=f"{addon.name} for the {added} additional licenses",
+                    description=f"{addon.name} for the {added} additional license{pluralize(added)}",
                     quantity=added,
                     unit_price_cents=pricing.addon_yearly_unit_cents(addon),
                     days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
