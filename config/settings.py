@@ -44,7 +44,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "staff.admin_site.StaffAdminConfig",  # django.contrib.admin with the staff index (issue 17)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
