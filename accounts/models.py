@@ -68,6 +68,9 @@ class Account(models.Model):
     agent_key_limit = models.PositiveIntegerField(
         default=20, help_text="Active agent keys the account may have at once; staff may raise it."
     )
+    # The zone the account's pages show datetimes in (an IANA name), set by an Admin on
+    # /settings/. UTC until then: unambiguous wherever the account's people are (docs/frontend.md).
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     class Meta:
         ordering = ["name"]

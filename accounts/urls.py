@@ -31,5 +31,6 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("members/", views.members, name="members"),
+    path("settings/", views.account_settings, name="account_settings"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
 ]

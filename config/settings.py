@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.throttling.PasswordResetThrottleMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
+    "accounts.time_zones.TimeZoneMiddleware",
     # Before any view: a query string with NUL or another control character is a 400.
     "config.querystring.QueryStringValidationMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
@@ -249,6 +250,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The staff admin reads datetimes in Central time, as the support plans are written; customer
+# pages in their account's zone (accounts.time_zones). Every datetime format names its zone.
+STAFF_TIME_ZONE = "America/Chicago"
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files: whitenoise, compressed, hashed names ----------------------------------------
 STATIC_URL = "static/"
