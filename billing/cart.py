@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import payments, pricing, selectors
+from billing import discounts, payments, pricing, selectors
 from billing.models import (
     AddOn,
     BillingProfile,
@@ -28,7 +27,6 @@ from billing.models import (
     Plan,
     SalesChannel,
     Subscription,
-    SubscriptionState,
 )
 from billing.selectors import has_past_due_invoice
 from billing.services import plan_for_purchase
@@ -61,6 +59,8 @@ class CartQuote:
     days: int
     term_days: int
     yearly_price_cents: int
+    coupon: object = None
+    renewal_discount_names: tuple = ()  # the discounts the new yearly price has, by name
     total_cents: int = field(init=False)
 
     def __post_init__(self):
@@ -68,7 +68,17 @@ class CartQuote:
 
     @property
     def is_upgrade(self):
-        return bool(self.lines) and self.lines[0].description.startswith("Upgrade")
+        return any(line.is_upgrade for line in self.lines)
+
+    @property
+    def discount_names(self):
+        """Every discount the lines carry, by name, once each (the page's summary)."""
+        names = []
+        for line in self.lines:
+            for name in filter(None, line.discount_label.split(", ")):
+                if name not in names:
+                    names.append(name)
+        return names
 
 
 def cart_fingerprint(quote):
@@ -78,7 +88,8 @@ def cart_fingerprint(quote):
     parts = [quote.plan.code, str(quote.licenses), str(quote.total_cents)]
     parts += [
         "|".join(map(str, (line.description, line.quantity, line.unit_price_cents, line.days,
-                           line.term_days, f"{Decimal(line.discount_percent):.2f}", line.amount_cents)))
+                           line.term_days, f"{Decimal(line.discount_percent):.2f}", line.discount_label,
+                           line.amount_cents)))
         for line in quote.lines
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -104,31 +115,34 @@ FROZEN = (
 )
 
 
-def discount_for(*, account):
-    """The account's standing discount (e.g. nonprofit), applied to every line automatically."""
-    profile = BillingProfile.objects.filter(account=account).only("discount_percent").first()
-    return profile.discount_percent if profile else Decimal(0)
-
-
 def invoice_eligible(*, account):
     return BillingProfile.objects.filter(account=account, invoice_eligible=True).exists()
 
 
-def starts_new_term(subscription):
-    """A trial, Free, or an ended subscription buys a whole new annual term starting today."""
-    return (
-        subscription.state in (SubscriptionState.TRIALING, SubscriptionState.ENDED)
-        or not subscription.plan.is_paid
-        or subscription.term_end is None
-    )
+starts_new_term = pricing.starts_new_term  # the one predicate (billing.pricing)
+
+
+def cart_discounts(*, subscription, today=None, profile=discounts._UNSET):
+    """(rules today, rules on the renewal day) of the account: what the cart prices with and
+    what the new yearly price will have (a discount that ends before the renewal does not)."""
+    today = today or timezone.localdate()
+    term = pricing.term_for(subscription, today=today)
+    rules, renewal_rules = discounts.discount_rules_on(account=subscription.account_id,
+                                                       days=[today, term.end], profile=profile)
+    return rules, renewal_rules
 
 
 def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent, today=None,
-               current_addons=None, screen_details_addon=None):
-    """Checks every rule of the cart and prices it, or raises ServiceError saying why not.
+               current_addons=None, screen_details_addon=None, rules=(), renewal_rules=None,
+               coupon=None):
+    """Checks every rule of the cart and prices it (``billing.pricing.price_lines``), or raises
+    ServiceError saying why not.
 
     ``plan``/``licenses`` None keep the current ones. ``current_addons``: the subscription's
-    add-ons (AddOn rows), passed in when already loaded.
+    add-ons at their prices (``billing.pricing.AddOnPrice``), passed in when already loaded.
+    ``discount_percent`` is added to every line; ``rules`` (``cart_discounts``) are the account's
+    named discounts, ``renewal_rules`` those of the renewal day (for the new yearly price);
+    ``coupon``: the coupon entered, checked again here.
     """
     today = today or timezone.localdate()
     current = subscription.plan
@@ -137,9 +151,9 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
     if screen_details_addon is None and screen_details:
         screen_details_addon = AddOn.objects.get(code=SCREEN_DETAILS)
     discount = Decimal(discount_percent)
-    new_term = starts_new_term(subscription)
+    term = pricing.term_for(subscription, today=today)
 
-    if new_term:
+    if term.new:
         target = plan or (current if current.is_paid else None)
         if target is None or not target.is_paid:
             if screen_details:
@@ -147,9 +161,6 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
             raise ServiceError("Choose a paid plan to buy: Free has no licenses to buy.")
         target = plan_for_purchase(plan_code=target.code, licenses=licenses)
         target_licenses = licenses
-        term_start, term_end = today, today + pricing.TERM
-        term_days = pricing.term_days(term_start=term_start, term_end=term_end)
-        days = term_days
         # A new term bills exactly what the cart holds: add-ons a trial had to try end with it.
         keep_addons = []
     else:
@@ -176,10 +187,7 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
             raise ServiceError(
                 f"{target.name} needs at least {target.min_licenses} licenses (asked for {target_licenses})."
             )
-        term_start, term_end = subscription.term_start, subscription.term_end
-        term_days = pricing.term_days(term_start=term_start, term_end=term_end)
-        days = pricing.days_left(today=today, term_end=term_end)
-        if days <= 0:
+        if term.days <= 0:
             raise ServiceError(
                 "Your term has reached its anniversary and is being renewed: try again tomorrow."
             )
@@ -189,76 +197,60 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
     if screen_details and not any(a.code == SCREEN_DETAILS for a in keep_addons):
         if not target.is_paid:
             raise ServiceError("Add-ons are only sold on paid plans.")
-        new_addons.append(screen_details_addon)
-
-    lines = []
-    month = target.price_per_user_month_cents
-    if new_term:
-        lines.append(pricing.PriceLine(
-            description=f"{target.name}: {target_licenses} licenses for 12 months",
-            quantity=target_licenses, unit_price_cents=pricing.yearly_unit_cents(month),
-            days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
-        ))
-    else:
-        added = target_licenses - subscription.licenses
-        difference = month - current.price_per_user_month_cents
-        if target.pk != current.pk:
-            # No refunds (PRODUCT.md): a move to a plan ranked higher never gives money back.
-            lines.append(pricing.PriceLine(
-                description=(
-                    f"Upgrade {subscription.licenses} licenses from {current.name} to {target.name}"
-                ),
-                quantity=subscription.licenses,
-                unit_price_cents=pricing.yearly_unit_cents(max(difference, 0)),
-                days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
-            ))
-        if added:
-            lines.append(pricing.PriceLine(
-                description=f"{added} additional {target.name} license{pluralize(added)}",
-                quantity=added, unit_price_cents=pricing.yearly_unit_cents(month),
-                days=days, term_days=term_days, discount_percent=discount, plan_code=target.code,
-            ))
-            # PRODUCT.md: existing per-user add-ons grow with the licenses, prorated too.
-            for addon in keep_addons:
-                lines.append(pricing.PriceLine(
-                    description=f"{addon.name} for the {added} additional license{pluralize(added)}",
-                    quantity=added,
-                    unit_price_cents=pricing.addon_yearly_unit_cents(addon),
-                    days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
-                ))
-    for addon in new_addons:
-        if target.pk not in {plan.pk for plan in addon.eligible_plans.all()}:
+        addon = screen_details_addon
+        if target.pk not in {p.pk for p in addon.eligible_plans.all()}:
             raise ServiceError(f"{addon.name} is not available on {target.name}.")
         if addon.price_per_user_month_cents is None:
             raise ServiceError(f"{addon.name} is priced on a quote: ask us ({QUOTE_PAGE}).")
-        lines.append(pricing.PriceLine(
-            description=f"{addon.name} for {target_licenses} licenses",
-            quantity=target_licenses,
-            unit_price_cents=pricing.yearly_unit_cents(addon.price_per_user_month_cents),
-            days=days, term_days=term_days, discount_percent=discount, addon_code=addon.code,
-        ))
+        new_addons.append(pricing.addon_price(addon))
+
+    all_addons = keep_addons + new_addons
+    if coupon is not None:
+        problem = discounts.coupon_problem(coupon, account=subscription.account_id, plan_code=target.code,
+                                           addon_codes=[a.code for a in all_addons])
+        if problem:
+            raise ServiceError(f"Coupon {coupon.code}: {problem}")
+    coupon_rules = discounts.coupon_rules(coupon)
+    lines = pricing.price_lines(
+        subscription=subscription, term=term, discount_percent=discount,
+        discounts=tuple(rules) + coupon_rules,
+        change=pricing.Change(plan=target, licenses=target_licenses, keep_addons=tuple(keep_addons),
+                              new_addons=tuple(new_addons)),
+    )
     if not lines:
         raise ServiceError(
             "Your cart is empty: add licenses, choose a higher plan or add Screen Details."
         )
-    all_addons = keep_addons + new_addons
+    if coupon is not None and coupon.amount_off_cents:
+        off = pricing.amount_off_line(name=f"Coupon {coupon.code} ({coupon.name})",
+                                      amount_off_cents=coupon.amount_off_cents, lines=lines, term=term)
+        lines += [off] if off else []
+    if renewal_rules is None:
+        renewal_rules = rules
+    if coupon is not None and coupon.percent is not None and coupon.duration_terms > 1:
+        renewal_rules = tuple(renewal_rules) + coupon_rules
     return CartQuote(
         plan=target, licenses=target_licenses, addons=all_addons, new_addons=new_addons,
-        lines=lines, discount_percent=discount, starts_new_term=new_term,
-        term_start=term_start, term_end=term_end, days=days, term_days=term_days,
+        lines=lines, discount_percent=discount, starts_new_term=term.new,
+        term_start=term.start, term_end=term.end, days=term.days, term_days=term.term_days,
         yearly_price_cents=pricing.yearly_price_cents(
             plan=target, licenses=target_licenses, addons=all_addons, discount_percent=discount,
+            discounts=tuple(renewal_rules),
         ),
+        coupon=coupon,
+        renewal_discount_names=tuple(f"{rule.name} {Decimal(rule.percent).normalize():f}% discount"
+                                     for rule in renewal_rules),
     )
 
 
 def cart_quote_for(*, cart, subscription=None, today=None):
     """Prices a saved cart for its account (the page and the checkout)."""
     subscription = subscription or Subscription.objects.select_related("plan").get(account_id=cart.account_id)
+    rules, renewal_rules = cart_discounts(subscription=subscription, today=today)
     return cart_quote(
         subscription=subscription, plan=cart.plan, licenses=cart.licenses,
-        screen_details=cart.screen_details, discount_percent=discount_for(account=cart.account_id),
-        today=today,
+        screen_details=cart.screen_details, discount_percent=0, today=today, rules=rules,
+        renewal_rules=renewal_rules, coupon=cart.coupon,
     )
 
 
@@ -275,8 +267,9 @@ def cart_open(*, account, actor):
     return cart
 
 
-def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
-    """Saves what the Admin put in the cart, after checking it against every rule."""
+def cart_update(*, cart, plan_code, licenses, addon_codes, actor, coupon_code=None):
+    """Saves what the Admin put in the cart, after checking it against every rule. A coupon
+    code is checked with it (``None`` keeps the coupon already entered, "" removes it)."""
     addons = {a.code: a for a in AddOn.objects.filter(code__in=addon_codes)}
     for code in addon_codes:
         addon = addons.get(code)
@@ -301,14 +294,21 @@ def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
         subscription = Subscription.objects.select_related("plan").get(account_id=cart.account_id)
         if plan is not None and plan.pk == subscription.plan_id and not starts_new_term(subscription):
             plan = None
+        coupon = cart.coupon
+        if coupon_code is not None:
+            coupon = discounts.coupon_find(coupon_code) if coupon_code.strip() else None
+            if coupon_code.strip() and coupon is None:
+                raise ServiceError(f"Coupon {coupon_code.strip().upper()}: this coupon code is not valid: "
+                                   "check its spelling.")
+        rules, renewal_rules = cart_discounts(subscription=subscription)
         cart_quote(
             subscription=subscription, plan=plan, licenses=licenses,
-            screen_details=SCREEN_DETAILS in addon_codes,
-            discount_percent=discount_for(account=cart.account_id),
+            screen_details=SCREEN_DETAILS in addon_codes, discount_percent=0, rules=rules,
+            renewal_rules=renewal_rules, coupon=coupon,
         )
-        cart.plan, cart.licenses = plan, licenses
+        cart.plan, cart.licenses, cart.coupon = plan, licenses, coupon
         cart.screen_details = SCREEN_DETAILS in addon_codes
-        cart.save(update_fields=["plan", "licenses", "screen_details", "updated_at"])
+        cart.save(update_fields=["plan", "licenses", "screen_details", "coupon", "updated_at"])
     return cart
 
 
@@ -346,6 +346,7 @@ def purchase_snapshot(quote):
         "addons": sorted(addon.code for addon in quote.addons),
         "new_addons": sorted(addon.code for addon in quote.new_addons),
         "starts_new_term": quote.starts_new_term,
+        "coupon": quote.coupon.code if quote.coupon is not None else "",
         "term_start": quote.term_start.isoformat(), "term_end": quote.term_end.isoformat(),
     }
 
@@ -467,15 +468,7 @@ def _order_place(*, cart, quote, actor, idempotency_key):
         # Only reachable without the cart lock (SQLite runs writers one at a time anyway).
         raise ServiceError("This cart is being paid in another window: reload the page.") from None
     order.purchase = purchase_snapshot(quote)
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order, description=line.description, plan_code=line.plan_code,
-            addon_code=line.addon_code, quantity=line.quantity,
-            unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
-            discount_percent=line.discount_percent, amount_cents=line.amount_cents, sort_order=i,
-        )
-        for i, line in enumerate(quote.lines)
-    )
+    OrderLine.objects.bulk_create(pricing.order_lines(quote.lines, order=order))
     order.total_cents = quote.total_cents
     order.save(update_fields=["total_cents", "purchase"])
     audit_record(

@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import BillingDetails, Invoice, InvoiceDocument, InvoiceState
-from billing.pricing import line_amount_cents
+from billing.pricing import list_amount_cents
 from billing.terms import NET_DAYS
 
 logger = logging.getLogger(__name__)
@@ -104,11 +104,7 @@ def document_context(document: InvoiceDocument) -> dict:
         header[key] = parse_datetime(header[key]) if header.get(key) else None
     invoice = document.invoice
     lines = list(invoice.lines.all())
-    list_cents = sum(
-        line_amount_cents(quantity=line.quantity, unit_price_cents=line.unit_price_cents,
-                          days=line.days, term_days=line.term_days, discount_percent=0)
-        for line in lines
-    )
+    list_cents = sum(list_amount_cents(line) for line in lines)
     lines_cents = sum(line.amount_cents for line in lines)
     return {
         "seller": document.seller, "buyer": document.buyer, "header": header,

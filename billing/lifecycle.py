@@ -26,7 +26,6 @@ from billing.changes import (  # noqa: F401
 from billing.emails import format_day  # noqa: F401
 from billing.notices import admin_emails, email_after_commit, notices_send  # noqa: F401
 from billing.profiles import (  # noqa: F401
-    addon_yearly_price_cents,
     billing_profile_set_discount,
     billing_profile_set_invoice_eligible,
     discount_percent_for,

@@ -3,13 +3,14 @@ pay by invoice; add-on prices kept from their quote."""
 
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing.models import (
     BillingProfile,
 )
-from billing.pricing import addon_yearly_unit_cents
 from billing.subscriptions import (  # noqa: F401 (callers import them from here too)
     license_ledger_record,
     notify_subscription_changed,
@@ -21,12 +22,6 @@ def discount_percent_for(*, account):
     """The account's discount (e.g. nonprofit), 0 when staff set none."""
     profile = BillingProfile.objects.filter(account=account).first()
     return profile.discount_percent if profile else Decimal("0")
-
-
-def addon_yearly_price_cents(row):
-    """A subscription add-on row's price per user per year: its quote's, else the list price."""
-    row.addon.quoted_unit_cents = row.unit_price_cents
-    return addon_yearly_unit_cents(row.addon)
 
 
 def discount_problem(*, percent, reason):
@@ -56,7 +51,9 @@ def billing_profile_set_discount(*, account, percent, reason, actor):
                   "discount_reason": profile.discount_reason}
         profile.discount_percent = percent
         profile.discount_reason = reason if percent else ""
-        profile.save(update_fields=["discount_percent", "discount_reason"])
+        # Reviewed yearly (a nonprofit is still one?): staff see it due on their dashboard.
+        profile.discount_review_on = timezone.localdate() + relativedelta(years=1) if percent else None
+        profile.save(update_fields=["discount_percent", "discount_reason", "discount_review_on"])
         audit_record(
             account=account, actor=actor, kind="billing.discount_set",
             summary=f"Discount set to {percent}%" + (f" ({reason})" if percent else ""),

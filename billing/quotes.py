@@ -9,6 +9,7 @@ on their word) accepts, and staff turn the accepted quote into what it sells:
   activating the support plan.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,7 +17,9 @@ from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing import notices, pricing, profiles, renewals, subscriptions
+from billing.discounts import discount_rules_for
 from billing.hooks import quote_accepted
+from billing.invoices import series_next_number
 from billing.models import (
     AddOn,
     LicenseEvent,
@@ -28,11 +31,10 @@ from billing.models import (
     QuoteState,
     QuoteTopic,
     Subscription,
-    SubscriptionState,
 )
 from billing.services import subscription_snapshot
 from billing.subscriptions import license_ledger_record
-from billing.terms import TERM
+from billing.terms import QUOTE_SERIES, QUOTE_VALID_DAYS, TERM
 
 ADDON_TOPICS = {QuoteTopic.ACTIVCONNECT: "activconnect", QuoteTopic.DATA_HISTORY: "data_history"}
 SUPPORT_TOPICS = {QuoteTopic.PREMIER, QuoteTopic.SIGNATURE}
@@ -118,6 +120,10 @@ def quote_set_terms(*, quote, actor, price_cents=None, discount_percent=None, pl
         quote.quoted_discount_percent = discount_percent
         quote.state = QuoteState.QUOTED
         quote.handled_by = actor.user
+        if quote.number is None:
+            quote.number = series_next_number(QUOTE_SERIES)[1]
+        # Valid 30 days from the day it is priced (again): the customer reads the date.
+        quote.expires_on = timezone.localdate() + timedelta(days=QUOTE_VALID_DAYS)
         quote.save()
         _audit(quote, actor, "quote.quoted", f"Quote {quote.pk} priced", before=before)
         notices.email_after_commit(
@@ -144,6 +150,11 @@ def quote_accept(*, quote, actor, terms_seen: str | None = None):
         quote = _locked(quote)
         if quote.state != QuoteState.QUOTED:
             raise ServiceError("Only a quote with a price can be accepted.")
+        if quote.is_expired():
+            raise ServiceError(
+                f"Quote {quote.display_number} expired on {quote.expires_on:%-d %B %Y}: ask us to "
+                "renew it (reply to its email, or request a new quote)."
+            )
         if terms_seen is not None and terms_seen != quote_terms_seen(quote):
             raise ServiceError(
                 "Our team changed this quote since you saw it: read the new terms and accept "
@@ -156,6 +167,26 @@ def quote_accept(*, quote, actor, terms_seen: str | None = None):
     return quote
 
 
+# What a customer's acceptance sets up by itself: the order and its invoice (a plan, an add-on)
+# or the discount. Premier and Signature wait for staff, who assign the success manager.
+SELF_SERVE_TOPICS = {QuoteTopic.PLAN, *ADDON_TOPICS, QuoteTopic.NONPROFIT}
+
+
+def quote_accept_by_customer(*, quote, actor, terms_seen):
+    """The customer's "Accept this quote": accepted on the terms they read, then, for what needs
+    no staff work, fulfilled at once (the order and its invoice). Returns (quote, order or None,
+    why it waits for staff or ""). A fulfilment refused (say, the subscription changed since it
+    was quoted) leaves the quote accepted for staff, and says so."""
+    quote = quote_accept(quote=quote, actor=actor, terms_seen=terms_seen)
+    if quote.topic not in SELF_SERVE_TOPICS:
+        return quote, None, ""
+    try:
+        order = quote_fulfil(quote=quote, actor=actor)
+    except ServiceError as error:
+        return Quote.objects.get(pk=quote.pk), None, str(error)
+    return Quote.objects.get(pk=quote.pk), order, ""
+
+
 def quote_decline(*, quote, actor):
     with transaction.atomic():
         quote = _locked(quote)
@@ -166,19 +197,6 @@ def quote_decline(*, quote, actor):
         quote.save(update_fields=["state", "updated_at"])
         _audit(quote, actor, "quote.declined", f"Quote {quote.pk} declined", before=before)
     return quote
-
-
-def coterm_days(*, subscription, today):
-    """(days charged, days of the term) for something bought today, by the cart's formula
-    (billing/pricing.py): the days left of the current term, or a whole new annual term when there
-    is none (trial, Free)."""
-    if subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid and subscription.term_end:
-        return (
-            pricing.days_left(today=today, term_end=subscription.term_end),
-            pricing.term_days(term_start=subscription.term_start, term_end=subscription.term_end),
-        )
-    days = pricing.term_days(term_start=today, term_end=today + TERM)
-    return days, days
 
 
 def quote_fulfil(*, quote, actor, today=None):
@@ -209,7 +227,8 @@ def quote_fulfil(*, quote, actor, today=None):
             order = _support_quote_order(quote=quote, actor=actor, today=today)
             quote_accepted.send(sender=Quote, account=quote.account, quote=quote, actor=actor)
         quote.state = QuoteState.FULFILLED
-        quote.handled_by = actor.user
+        if actor.user is not None and actor.user.is_staff:
+            quote.handled_by = actor.user  # a customer's self-served acceptance keeps staff's name
         quote.save(update_fields=["state", "handled_by", "updated_at"])
         _audit(
             quote, actor, "quote.fulfilled",
@@ -224,59 +243,43 @@ def _quote_order_fulfil(*, quote, actor, today):
         .get(account=quote.account)
     )
     before = subscription_snapshot(subscription)
-    discount = _quote_discount(quote)
-    lines = []
-
-    def line(description, quantity, unit, days, term_days, **codes):
-        lines.append(OrderLine(
-            description=description, quantity=quantity, unit_price_cents=unit, days=days,
-            term_days=term_days, discount_percent=discount, sort_order=len(lines),
-            amount_cents=pricing.line_amount_cents(
-                quantity=quantity, unit_price_cents=unit, days=days, term_days=term_days,
-                discount_percent=discount,
-            ),
-            **codes,
-        ))
+    discount, rules = _quote_discounts(quote, today=today)
+    term = pricing.term_for(subscription, today=today)
+    reference = f"quote {quote.pk}"
 
     if quote.topic == QuoteTopic.PLAN:
         plan, licenses = quote.plan, quote.licenses
-        on_term = (
-            subscription.state != SubscriptionState.TRIALING and subscription.plan.is_paid
-            and subscription.term_end is not None
-        )
-        if on_term and (plan.rank < subscription.plan.rank or licenses < subscription.licenses):
+        if not term.new and (plan.rank < subscription.plan.rank or licenses < subscription.licenses):
             raise ServiceError(
                 "Fewer licenses and lower plans take effect at the renewal: the customer schedules "
                 "them on the Billing page."
             )
-        days, term_days = coterm_days(subscription=subscription, today=today)
-        line(f"{plan.name}, {licenses} licenses (quote {quote.pk})", licenses,
-             quote.quoted_price_cents, days, term_days, plan_code=plan.code)
-        # Existing per-user add-ons grow with the licenses; the added ones are prorated too.
-        added = licenses - subscription.licenses if on_term else licenses
-        if added > 0:
-            for row in subscription.addons.select_related("addon"):
-                line(f"{row.addon.name}, {added} more users", added,
-                     profiles.addon_yearly_price_cents(row), days, term_days,
-                     addon_code=row.addon.code)
+        # The quoted price covers every license; existing per-user add-ons grow with them.
+        change = pricing.Change(
+            plan=plan, licenses=licenses, plan_unit_cents=quote.quoted_price_cents,
+            keep_addons=tuple(pricing.subscription_addon_prices(subscription)), reference=reference,
+        )
+        lines = pricing.price_lines(subscription=subscription, change=change, term=term,
+                                    discount_percent=discount, discounts=rules)
         subscriptions.subscription_apply_quote(
             subscription=subscription, plan=plan, licenses=licenses,
-            new_term=None if on_term else (today, today + TERM),
+            new_term=(term.start, term.end) if term.new else None,
         )
     else:
         addon = AddOn.objects.get(code=ADDON_TOPICS[quote.topic])
-        if (
-            subscription.state == SubscriptionState.TRIALING or not subscription.plan.is_paid
-            or subscription.term_end is None
-        ):
+        if term.new:
             raise ServiceError(f"{addon.name} needs a paid plan: the account has none yet.")
         if subscription.addons.filter(addon=addon).exists():
             raise ServiceError(f"The account already has {addon.name}.")
-        days, term_days = coterm_days(subscription=subscription, today=today)
-        line(f"{addon.name}, {subscription.licenses} users (quote {quote.pk})", subscription.licenses,
-             quote.quoted_price_cents, days, term_days, addon_code=addon.code)
+        change = pricing.Change(
+            plan=subscription.plan, licenses=subscription.licenses, reference=reference,
+            new_addons=(pricing.addon_price(addon, quoted_unit_cents=quote.quoted_price_cents),),
+        )
+        lines = pricing.price_lines(subscription=subscription, change=change, term=term,
+                                    discount_percent=discount, discounts=rules)
         subscriptions.subscription_apply_quote(subscription=subscription, addon=addon,
                                                addon_unit_price_cents=quote.quoted_price_cents)
+    lines = pricing.order_lines(lines)
     order = _order_from_quote(quote=quote, lines=lines, actor=actor)
     subscription.refresh_from_db()
     audit_record(
@@ -292,10 +295,18 @@ def _quote_order_fulfil(*, quote, actor, today):
 
 
 def _quote_discount(quote):
-    """The discount a quote's lines record: the quote's own, else the account's."""
+    """The discount of a line sold for the term (support): the quote's own, else the account's."""
     if quote.quoted_discount_percent is not None:
         return quote.quoted_discount_percent
     return profiles.discount_percent_for(account=quote.account)
+
+
+def _quote_discounts(quote, *, today):
+    """(percent, rules) a quote's lines are priced with: the quote's own discount replaces the
+    account's; without one, every discount of the account in effect today applies."""
+    if quote.quoted_discount_percent is not None:
+        return quote.quoted_discount_percent, ()
+    return 0, discount_rules_for(account=quote.account_id, day=today)
 
 
 def _order_from_quote(*, quote, lines, actor):
@@ -320,17 +331,12 @@ def _support_quote_order(*, quote, actor, today):
     its invoice (open, net 30), beside the activation the quote_accepted hook makes."""
     if quote.quoted_price_cents is None:
         raise ServiceError("This quote has no price yet: set its terms before fulfilling it.")
-    discount = _quote_discount(quote)
-    days = pricing.term_days(term_start=today, term_end=today + TERM)
-    line = OrderLine(
+    line = pricing.service_line(
         description=f"{quote.get_topic_display()}, 12 months from {today:%d %b %Y} (quote {quote.pk})",
-        quantity=1, unit_price_cents=quote.quoted_price_cents, days=days, term_days=days,
-        discount_percent=discount,
-        amount_cents=pricing.line_amount_cents(
-            quantity=1, unit_price_cents=quote.quoted_price_cents, days=days, term_days=days,
-            discount_percent=discount,
-        ),
+        unit_cents=quote.quoted_price_cents, term=pricing.renewal_term(start=today, end=today + TERM),
+        discount_percent=_quote_discount(quote),
     )
+    [line] = pricing.order_lines([line])
     order = _order_from_quote(quote=quote, lines=[line], actor=actor)
     renewals.invoice_issue(order=order, actor=actor)
     return order

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from accounts.selectors import billing_emails_by_account
 from accounts.services import ServiceError, audit_record
+from billing import pricing
 from billing.changes import _change_snapshot
 from billing.collection import invoice_collection_start
+from billing.discounts import discount_rules_for
 from billing.emails import format_day
 from billing.invoices import invoice_issue_for_order
 from billing.models import (
@@ -28,8 +30,6 @@ from billing.models import (
     SubscriptionState,
 )
 from billing.notices import _notice_send_once
-from billing.pricing import line_amount_cents, yearly_unit_cents
-from billing.profiles import addon_yearly_price_cents, discount_percent_for
 from billing.services import subscription_snapshot
 from billing.subscriptions import (
     license_ledger_record,
@@ -106,36 +106,19 @@ def invoices_mark_past_due(*, actor, now=None):
 # --- 6. renewals --------------------------------------------------------------------------------------
 
 
-def _renewal_lines(*, subscription, term_start, term_end, discount_percent):
-    """The renewal's lines: the plan and each add-on for the whole new term at the yearly price,
-    with the account's discount."""
-    term_days = (term_end - term_start).days
-    period = f"{term_start:%Y-%m-%d} to {term_end:%Y-%m-%d}"
-    plan = subscription.plan
-    unit = yearly_unit_cents(plan.price_per_user_month_cents)
-    lines = [OrderLine(
-        description=f"{plan.name}, {subscription.licenses} licenses, {period}",
-        plan_code=plan.code, quantity=subscription.licenses, unit_price_cents=unit,
-        days=term_days, term_days=term_days, discount_percent=discount_percent,
-        amount_cents=line_amount_cents(
-            quantity=subscription.licenses, unit_price_cents=unit, days=term_days,
-            term_days=term_days, discount_percent=discount_percent,
+def _renewal_lines(*, subscription, term_start, term_end, rules):
+    """The renewal's lines (``billing.pricing.price_lines``): the plan and each add-on for the
+    whole new term at the yearly price, with the account's discount."""
+    lines = pricing.price_lines(
+        subscription=subscription, term=pricing.renewal_term(start=term_start, end=term_end),
+        discount_percent=0, discounts=rules,
+        change=pricing.Change(
+            plan=subscription.plan, licenses=subscription.licenses,
+            keep_addons=tuple(pricing.subscription_addon_prices(subscription)),
+            reference=f"{term_start:%Y-%m-%d} to {term_end:%Y-%m-%d}",
         ),
-        sort_order=0,
-    )]
-    for n, row in enumerate(subscription.addons.select_related("addon").order_by("addon__sort_order"), 1):
-        unit = addon_yearly_price_cents(row)
-        lines.append(OrderLine(
-            description=f"{row.addon.name}, {subscription.licenses} users, {period}",
-            addon_code=row.addon.code, quantity=subscription.licenses, unit_price_cents=unit,
-            days=term_days, term_days=term_days, discount_percent=discount_percent,
-            amount_cents=line_amount_cents(
-                quantity=subscription.licenses, unit_price_cents=unit, days=term_days,
-                term_days=term_days, discount_percent=discount_percent,
-            ),
-            sort_order=n,
-        ))
-    return lines
+    )
+    return pricing.order_lines(lines)
 
 
 def subscription_renew(*, subscription, actor, today=None):
@@ -188,7 +171,7 @@ def subscription_renew(*, subscription, actor, today=None):
 
         lines = _renewal_lines(
             subscription=subscription, term_start=term_start, term_end=term_end,
-            discount_percent=discount_percent_for(account=subscription.account),
+            rules=discount_rules_for(account=subscription.account_id, day=term_start),
         )
         order = Order.objects.create(
             account=subscription.account, kind=OrderKind.RENEWAL, state=OrderState.INVOICED,

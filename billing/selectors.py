@@ -1,7 +1,17 @@
 from dataclasses import dataclass
+from functools import cached_property
 
-from billing.models import Cart, Invoice, InvoiceState, Order, Plan, Subscription
-from billing.terms import TRIAL_DAYS, TRIAL_PLAN_CODE
+from billing.models import (
+    Cart,
+    Invoice,
+    InvoiceState,
+    Order,
+    Plan,
+    Subscription,
+    SubscriptionState,
+)
+from billing.pricing import subscription_addon_prices
+from billing.terms import CANCELLATION_NOTICE_DAYS, NET_DAYS, TRIAL_DAYS, TRIAL_PLAN_CODE
 
 
 def subscription_for(*, account):
@@ -19,7 +29,7 @@ def legacy_plans():
 
 def open_cart(*, account):
     """The account's cart not yet paid (none, or its last attempt declined), if any."""
-    return Cart.objects.filter(account=account, is_open=True).select_related("plan").first()
+    return Cart.objects.filter(account=account, is_open=True).select_related("plan", "coupon").first()
 
 
 def invoices_for(*, account):
@@ -39,14 +49,9 @@ def orders_for(*, account):
 
 
 def subscription_addons(*, subscription):
-    """The subscription's add-ons (AddOn rows), each with ``quoted_unit_cents``: the price per
-    user per year it was sold at on a quote, or None for list-priced ones (the cart's and the
-    renewal's prices both read it through ``billing.pricing.addon_yearly_unit_cents``)."""
-    addons = []
-    for row in subscription.addons.select_related("addon"):
-        row.addon.quoted_unit_cents = row.unit_price_cents
-        addons.append(row.addon)
-    return addons
+    """The subscription's add-ons, each at the price per user per year it was sold at
+    (``billing.pricing.AddOnPrice``: a quote's, else the list price)."""
+    return subscription_addon_prices(subscription)
 
 
 def has_past_due_invoice(*, account):
@@ -65,6 +70,9 @@ class CatalogueTerms:
     free_data_history: str
     trial_days: int
     trial_plan_name: str
+    # The product's fixed terms (billing.terms), named on pages and in emails from here too.
+    net_days: int = NET_DAYS
+    cancellation_notice_days: int = CANCELLATION_NOTICE_DAYS
 
 
 def catalogue_terms():
@@ -81,3 +89,83 @@ def catalogue_terms():
         trial_days=TRIAL_DAYS,
         trial_plan_name=trial_plan.name if trial_plan else TRIAL_PLAN_CODE,
     )
+
+
+# --- what a subscription entitles the account to (issue 12, item 6) ----------------------------
+
+SCREEN_DETAILS_CODE = "screen_details"
+ACTIVCONNECT_CODE = "activconnect"
+DATA_HISTORY_CODE = "data_history"
+
+
+class Entitlements:
+    """What the account's subscription gives it now. Licensing, support, staff (and the API
+    apps) ask this instead of testing subscription states and add-on codes themselves. The
+    add-on answers read the subscription's add-ons only when asked (one query, or none when
+    they were prefetched or joined)."""
+
+    def __init__(self, *, has_subscription, state="", plan_is_paid=False, term_end=None, codes=None):
+        self.has_subscription = has_subscription
+        self.trial = state == SubscriptionState.TRIALING  # on its trial
+        self.ended = state == SubscriptionState.ENDED
+        # On a paid plan, past its trial (merging users, co-termed purchases).
+        self.paid = bool(plan_is_paid) and not self.trial and not self.ended
+        self.on_term = self.paid and term_end is not None  # a paid annual term is running
+        self._codes = codes
+
+    @cached_property
+    def addon_codes(self) -> list:
+        return list(self._codes() if callable(self._codes) else (self._codes or []))
+
+    @property
+    def screen_details(self) -> bool:
+        return SCREEN_DETAILS_CODE in self.addon_codes
+
+    @property
+    def activconnect(self) -> bool:
+        return ACTIVCONNECT_CODE in self.addon_codes
+
+    @property
+    def data_history_units(self) -> int:
+        return self.addon_codes.count(DATA_HISTORY_CODE)
+
+    @property
+    def paid_or_trial(self) -> bool:
+        """Support's Digital plan, and the grace period, come with these (PRODUCT.md)."""
+        return (self.paid or self.trial) and not self.ended
+
+    def _key(self):
+        return (self.has_subscription, self.trial, self.ended, self.paid, self.on_term, sorted(self.addon_codes))
+
+    def __eq__(self, other):
+        return isinstance(other, Entitlements) and self._key() == other._key()
+
+    __hash__ = None
+
+
+NO_ENTITLEMENTS = Entitlements(has_subscription=False)
+
+
+def entitlements(*, subscription) -> Entitlements:
+    """From a subscription with its plan loaded (its add-ons read when asked)."""
+    if subscription is None:
+        return NO_ENTITLEMENTS
+    return Entitlements(
+        has_subscription=True, state=subscription.state, plan_is_paid=subscription.plan.is_paid,
+        term_end=subscription.term_end,
+        codes=lambda: [row.addon.code for row in subscription.addons.all()] if subscription.pk else [],
+    )
+
+
+def entitlements_for(*, account) -> Entitlements:
+    """The account's entitlements in one query (a row per add-on, joined): the check-in's
+    privacy rule asks it for every batch that carries activity."""
+    rows = list(
+        Subscription.objects.filter(account=account)
+        .values_list("state", "plan__is_paid", "term_end", "addons__addon__code")
+    )
+    if not rows:
+        return NO_ENTITLEMENTS
+    state, plan_is_paid, term_end, _ = rows[0]
+    return Entitlements(has_subscription=True, state=state, plan_is_paid=plan_is_paid, term_end=term_end,
+                        codes=[code for *_, code in rows if code])

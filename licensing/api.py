@@ -367,7 +367,8 @@ def _usage(key, *, reread):
     else:
         row = key.licensing_row
     subscription = key.subscription or subscription_for(account=key.account)
-    return compliance_view(row, licenses_of(subscription))
+    return compliance_view(row, licenses_of(subscription),
+                           grace_days=subscription.plan.grace_period_days if subscription else None)
 
 
 def _reason(error: PydanticValidationError):

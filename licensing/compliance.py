@@ -24,18 +24,12 @@ from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
 from billing.selectors import subscription_for
-from licensing.models import AccountLicensing, ComplianceState
+from licensing.models import AccountLicensing, BlockedReason, ComplianceState
 
-# Why an account is blocked (AccountLicensing.blocked_reason).
-GRACE_EXPIRED = "grace_expired"
-FREE_OVER_LIMIT = "free_over_limit"
-STORAGE_OVER_LIMIT = "storage_over_limit"
-
-BLOCKED_REASONS = {
-    GRACE_EXPIRED: "the grace period for using more users than licenses ran out",
-    FREE_OVER_LIMIT: "the Free plan tracks at most {licenses} users and this account uses {used}",
-    STORAGE_OVER_LIMIT: "the account stores more data than its plan allows",
-}
+# Why an account is blocked (licensing.models.BlockedReason, with its one wording).
+GRACE_EXPIRED = BlockedReason.GRACE_EXPIRED
+FREE_OVER_LIMIT = BlockedReason.FREE_OVER_LIMIT
+STORAGE_OVER_LIMIT = BlockedReason.STORAGE_OVER_LIMIT
 
 # PRODUCT.md: reminders 3 days and 1 day before a grace period ends.
 REMINDER_DAYS = (3, 1)
@@ -351,8 +345,10 @@ def compliance_state_expression(*, prefix="", now=None):
     )
 
 
-def compliance_view(row, licenses):
-    """What the banner and the avatar menu show, from one licensing row, as it is now."""
+def compliance_view(row, licenses, *, grace_days=None):
+    """What the banner, the avatar menu and the check-in answer show, from one licensing row
+    (``grace_days``: the plan's grace length, named in a blocked account's reason), as it
+    is now (``compliance_state_at``)."""
     now = timezone.now()
     state, blocked_reason = compliance_state_at(row, now=now)
     used = row.used if row is not None else 0
@@ -363,9 +359,8 @@ def compliance_view(row, licenses):
         info["grace_period_ends_at"] = row.grace_period_ends_at
     if row is not None and state == ComplianceState.BLOCKED:
         info["blocked_reason"] = blocked_reason
-        info["blocked_why"] = BLOCKED_REASONS.get(blocked_reason, "").format(
-            used=used, licenses=licenses
-        )
+        info["blocked_why"] = BlockedReason.explain(blocked_reason, used=used, licenses=licenses,
+                                                    grace_days=grace_days)
         started = getattr(row, "last_grace_started_at", None)
         if blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
             info["last_grace_started_at"] = started

@@ -145,13 +145,35 @@ class ComplianceState(models.TextChoices):
     BLOCKED = "blocked", "Data access blocked"
 
 
+class BlockedReason(models.TextChoices):
+    """Why data access is closed (``AccountLicensing.blocked_reason``): one value and one wording
+    per reason, read by the banner, the reports page, the check-in API and the admin."""
+
+    GRACE_EXPIRED = "grace_expired", "Grace period ended"
+    FREE_OVER_LIMIT = "free_over_limit", "Free plan over its users"
+    STORAGE_OVER_LIMIT = "storage_over_limit", "Storage over the plan's limit"
+
+    @classmethod
+    def explain(cls, reason, *, used, licenses, grace_days=None):
+        """The reason as the customer reads it, to follow "Data access is blocked: " (the
+        numbers are the account's own and its plan's: licenses, Free's cap, the grace length)."""
+        grace = f"{grace_days}-day grace period" if grace_days else "grace period"
+        return {
+            cls.GRACE_EXPIRED: f"the {grace} ended while more users are tracked than the account "
+                               f"has licenses ({used} users on {licenses} licenses)",
+            cls.FREE_OVER_LIMIT: f"the Free plan tracks at most {licenses} users and this account "
+                                 f"tracks {used}",
+            cls.STORAGE_OVER_LIMIT: "the activity stored is over the plan's storage limit",
+        }.get(reason, "the account is not in good standing with its licenses")
+
+
 class AccountLicensing(models.Model):
     """Per-account licensing state: the maintained count of users used and compliance."""
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="licensing")
     used = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=10, choices=ComplianceState.choices, default=ComplianceState.OK)
-    blocked_reason = models.CharField(max_length=30, blank=True)
+    blocked_reason = models.CharField(max_length=30, blank=True, choices=BlockedReason.choices)
     over_since = models.DateTimeField(null=True, blank=True)
     grace_period_ends_at = models.DateTimeField(null=True, blank=True)
     grace_notice_sent_at = models.DateTimeField(null=True, blank=True)

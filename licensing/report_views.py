@@ -25,16 +25,6 @@ from licensing.selectors import account_licensing, data_access_blocked
 REPORT_ROWS_PER_PAGE = 25
 EXPORT_CHUNK_ROWS = 2000
 
-# AccountLicensing.blocked_reason values, set by compliance; what each means to the customer.
-BLOCKED_REASONS = {
-    "grace_expired": "The 14-day grace period ended while more users were tracked than the account has licenses.",
-    "free_over_limit": "The Free plan tracks at most 3 users, and more are tracked now.",
-    "storage": "The activity stored for this account is over the plan's storage limit.",
-}
-# licensing.compliance (the other half of the issue) names the storage reason so.
-REASON_ALIASES = {"storage_over_limit": "storage"}
-
-
 @member_required
 def dashboard(request):
     account = request.account
@@ -57,14 +47,12 @@ def _blocked_page(request):
     licensing = account_licensing(account=request.account)
     window = data_history_window(account=request.account)
     plan = window.subscription.plan if window.subscription else None
-    _, blocked_reason = compliance_state_at(licensing)
-    reason = REASON_ALIASES.get(blocked_reason, blocked_reason)
+    _, reason = compliance_state_at(licensing)  # as it is now, before the hourly job
     return render(
         request,
         "licensing/reports_blocked.html",
         {
             "reason": reason,
-            "reason_text": BLOCKED_REASONS.get(reason, "The account is not in good standing with its licenses."),
             "licensing": licensing,
             "plan": plan,
         },

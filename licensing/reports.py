@@ -26,7 +26,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from billing.models import Subscription, SubscriptionState
+from billing.models import Subscription
+from billing.selectors import entitlements_for
 from licensing.models import ActivityDay, IdentityKind, UsageSnapshot
 
 SCREEN_DETAILS = "screen_details"
@@ -46,9 +47,8 @@ def today_utc():
 def account_keeps_screen_details(*, account):
     """URL paths and window titles are kept only with Screen Details or during a trial;
     otherwise ingestion keeps the app and the site's domain alone (strictest privacy)."""
-    return Subscription.objects.filter(account=account).filter(
-        Q(state=SubscriptionState.TRIALING) | Q(addons__addon__code=SCREEN_DETAILS)
-    ).exists()
+    allowed = entitlements_for(account=account)
+    return allowed.trial or allowed.screen_details
 
 
 # --- data history ------------------------------------------------------------------------------

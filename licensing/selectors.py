@@ -34,7 +34,8 @@ def license_usage(*, account):
         subscription = getattr(row.account, "subscription", None)
     else:
         subscription = subscription_for(account=account)
-    return compliance_view(row, licenses_of(subscription))
+    return compliance_view(row, licenses_of(subscription),
+                           grace_days=subscription.plan.grace_period_days if subscription else None)
 
 
 USERS_PAGE_ORDERS = {

@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.models import Account
 from accounts.services import ServiceError, audit_record
-from billing.models import Plan, Subscription, SubscriptionState
-from billing.selectors import subscription_for
+from billing.models import Plan, Subscription
+from billing.selectors import entitlements_for, subscription_for
 from licensing import activity
 from licensing.compliance import compliance_evaluate, licensing_row
 from licensing.identity import identity_of
@@ -617,10 +617,7 @@ def tracked_user_delete(*, account, user_id, actor):
 
 def merge_allowed(*, account):
     """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
-    subscription = subscription_for(account=account)
-    return bool(
-        subscription and subscription.plan.is_paid and subscription.state != SubscriptionState.TRIALING
-    )
+    return entitlements_for(account=account).paid
 
 
 def tracked_user_merge(*, account, source_id, destination_id, actor):

@@ -21,12 +21,16 @@ ROLES = {
         "billing.view_quote", "billing.change_quote",
         "billing.view_billingprofile", "billing.view_order", "billing.view_orderline",
         "staff.set_discount", "staff.grant_staff_addon", "staff.activate_support_plan",
+        "billing.view_discount", "billing.add_discount", "billing.change_discount",
+        "billing.view_coupon", "billing.add_coupon", "billing.change_coupon",
+        "billing.change_billingprofile",
         "staff.end_trial", "support.view_*",
     ],
     "Billing": SEE_ACCOUNTS + [
         "billing.view_invoice", "billing.view_invoiceline", "billing.view_order",
         "billing.view_orderline", "billing.view_payment", "billing.view_billingprofile",
         "billing.view_quote", "billing.mark_paid_invoice", "billing.void_invoice",
+        "billing.view_discount", "billing.view_coupon",
         "staff.set_invoice_eligible", "staff.end_trial",
     ],
     "Support": SEE_ACCOUNTS + [

@@ -1,11 +1,12 @@
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models import F, Prefetch, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
+from billing import pricing
 from billing.models import SubscriptionAddOn, SubscriptionState
 from licensing.compliance import compliance_state_expression
 from support.selectors import support_included, support_plan_annotations
@@ -15,47 +16,42 @@ from support.selectors import support_included, support_plan_annotations
 EARNING_STATES = [SubscriptionState.ACTIVE, SubscriptionState.PAST_DUE, SubscriptionState.CANCELLED]
 
 
-def addon_yearly_cents_per_user(**subscription_filter):
-    """A subquery: the per-user yearly price of a subscription's add-ons, each at the price it
-    was sold at (a quote's), else its list price x 12, as ``billing.pricing`` prices them."""
-    return Coalesce(
-        Subquery(
-            SubscriptionAddOn.objects.filter(**subscription_filter)
-            .values("subscription")
-            .annotate(total=Sum(Coalesce(
-                "unit_price_cents", F("addon__price_per_user_month_cents") * 12, Value(0)
-            )))
-            .values("total"),
-            output_field=IntegerField(),
-        ),
-        Value(0),
+def accounts_with_metrics(queryset=None):
+    """Accounts annotated with what the staff changelist and dashboard show, in a constant number
+    of queries: no count over tracked users (``used`` is licensing's maintained counter), the
+    subscriptions' add-ons prefetched for their ARR."""
+    queryset = queryset if queryset is not None else Account.objects.all()
+    return (
+        queryset.select_related("subscription__plan", "licensing", "billing_profile")
+        .prefetch_related(Prefetch("subscription__addons",
+                                   queryset=SubscriptionAddOn.objects.select_related("addon")))
+        .annotate(
+            used_count=Coalesce(F("licensing__used"), Value(0)),
+            # As it is now, not as the hourly job last wrote it (licensing.compliance).
+            compliance_now=compliance_state_expression(prefix="licensing__"),
+            **support_plan_annotations(),
+        )
     )
 
 
-def accounts_with_metrics(queryset=None):
-    """Accounts annotated with what the staff changelist and dashboard show, in one query:
-    no count over tracked users (``used`` is licensing's maintained counter)."""
-    queryset = queryset if queryset is not None else Account.objects.all()
-    return queryset.select_related("subscription__plan", "licensing", "billing_profile").annotate(
-        addon_cents_per_user_year=addon_yearly_cents_per_user(subscription__account=OuterRef("pk")),
-        used_count=Coalesce(F("licensing__used"), Value(0)),
-        # As it is now, not as the hourly job last wrote it (licensing.compliance).
-        compliance_now=compliance_state_expression(prefix="licensing__"),
-        **support_plan_annotations(),
+def _yearly_price_cents(subscription, discount_percent):
+    """What the subscription's renewal would bill, by billing's one line builder (each line
+    rounded once): licenses x the plan, plus each add-on at the price it was sold at."""
+    return pricing.yearly_price_cents(
+        plan=subscription.plan, licenses=subscription.licenses, discount_percent=discount_percent,
+        addons=[pricing.addon_price(row.addon, quoted_unit_cents=row.unit_price_cents)
+                for row in subscription.addons.all()],
     )
 
 
 def annual_recurring_revenue_cents(account):
-    """The yearly price the account pays now: licenses x (plan x 12 + its per-user add-ons'
-    yearly prices), less its discount; 0 for Free, trials and ended subscriptions."""
+    """The yearly price the account pays now (its renewal's total, discount included); 0 for
+    Free, trials and ended subscriptions."""
     subscription = getattr(account, "subscription", None)
     if subscription is None or not subscription.plan.is_paid or subscription.state not in EARNING_STATES:
         return 0
-    per_user = subscription.plan.price_per_user_month_cents * 12 + getattr(account, "addon_cents_per_user_year", 0)
-    gross = Decimal(subscription.licenses) * per_user
     profile = getattr(account, "billing_profile", None)
-    discount = profile.discount_percent if profile else Decimal(0)
-    return int((gross * (100 - discount) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return _yearly_price_cents(subscription, profile.discount_percent if profile else Decimal(0))
 
 
 def trials_ending_within(days=7):
@@ -68,29 +64,22 @@ def trials_ending_within(days=7):
 
 
 def arr_by_plan_cents():
-    """ARR per plan name, summed in the database. Discounts are applied per account; the sum is
-    rounded to cents once per plan."""
-    from django.db.models import DecimalField, ExpressionWrapper
-
+    """ARR per plan name: the sum of each earning subscription's yearly price as its renewal
+    would bill it (``billing.pricing``), read in chunks (the daily metrics job calls it)."""
     from billing.models import Subscription
 
-    yearly = ExpressionWrapper(
-        F("licenses")
-        * (F("plan__price_per_user_month_cents") * 12 + addon_yearly_cents_per_user(subscription=OuterRef("pk")))
-        * (Value(100) - Coalesce(F("account__billing_profile__discount_percent"), Value(Decimal(0))))
-        / Value(100),
-        output_field=DecimalField(max_digits=20, decimal_places=4),
-    )
-    rows = (
+    totals = {}
+    subscriptions = (
         Subscription.objects.filter(plan__is_paid=True, state__in=EARNING_STATES)
-        .values("plan__name")
-        .annotate(arr=Sum(yearly))
-        .order_by("plan__name")
+        .select_related("plan", "account__billing_profile")
+        .prefetch_related(Prefetch("addons", queryset=SubscriptionAddOn.objects.select_related("addon")))
+        .order_by("pk")
     )
-    return {
-        row["plan__name"]: int(Decimal(row["arr"] or 0).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        for row in rows
-    }
+    for subscription in subscriptions.iterator(chunk_size=2000):
+        profile = getattr(subscription.account, "billing_profile", None)
+        cents = _yearly_price_cents(subscription, profile.discount_percent if profile else Decimal(0))
+        totals[subscription.plan.name] = totals.get(subscription.plan.name, 0) + cents
+    return dict(sorted(totals.items()))
 
 
 def accounts_by_state():

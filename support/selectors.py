@@ -5,8 +5,7 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from billing.models import SubscriptionState
-from billing.selectors import subscription_for
+from billing.selectors import entitlements, subscription_for
 from support.models import (
     AccountSupportPlan,
     EntitlementKind,
@@ -24,9 +23,7 @@ def support_included(*, subscription):
     The one place that rule lives: the hook that gives and takes Digital and the selector that
     derives the plan in effect both ask it.
     """
-    if subscription is None or subscription.state == SubscriptionState.ENDED:
-        return False
-    return subscription.plan.is_paid or subscription.state == SubscriptionState.TRIALING
+    return entitlements(subscription=subscription).paid_or_trial
 
 
 def digital_plan():

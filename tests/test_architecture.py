@@ -163,3 +163,36 @@ def test_the_writer_check_sees_a_write():
     """The check above would catch the writes the old code made in four modules."""
     sample = ROOT / "billing" / "subscriptions.py"
     assert len(_writes_of_owned_models(sample)) >= 8
+
+
+# --- one line builder (issue 12, item 3) ----------------------------------------------------------
+
+PRICING_NAMES = {"PriceLine", "OrderLine", "line_amount_cents"}
+
+
+def _line_builders(path):
+    """(line, name) of every construction of a priced line or call of the rounding rule."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in PRICING_NAMES:
+                found.append((node.lineno, name))
+    return found
+
+
+def test_only_billing_pricing_builds_a_priced_line():
+    """The cart, the quotes, the renewal and staff's ARR all price through
+    ``billing.pricing.price_lines``: no other module makes a line or rounds an amount."""
+    offenders = []
+    for app in APPS:
+        for name, path in _modules(app):
+            if name == "billing.pricing":
+                continue
+            offenders += [f"{name}:{line} {what}" for line, what in _line_builders(path)]
+    assert offenders == []
+
+
+def test_the_line_builder_check_sees_a_line():
+    assert len(_line_builders(ROOT / "billing" / "pricing.py")) >= 4

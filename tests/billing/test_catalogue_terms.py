@@ -47,3 +47,19 @@ def test_the_trial_email_names_the_catalogue_values(edited_catalogue, django_cap
     assert "at least 7 licenses" in body
     assert "up to 4 users" in body
     assert "With more than 4 tracked users" in body
+
+
+def test_the_grace_banner_and_email_follow_the_catalogue_grace_length(
+    client, edited_catalogue, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_account
+    from tests.licensing.conftest import Agent, event
+
+    account, admin = make_account(plan="professional", licenses=7)
+    with django_capture_on_commit_callbacks(execute=True):
+        Agent(client, account).checkin(*(event(f"user{n}") for n in range(8)))
+    [email] = [m for m in mail.outbox if "grace period" in m.subject]
+    assert "a 21-day grace period ending" in email.body
+    client.force_login(admin)
+    banner = client.get("/").content.decode()
+    assert "8 users on 7 licenses: grace period, 21 days left." in banner
