@@ -5,6 +5,7 @@ from django.template.loader import render_to_string
 
 from accounts.mail import email_queue
 from accounts.models import Role, User
+from accounts.time_zones import time_zone_choices
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -27,6 +28,17 @@ class SignupForm(forms.Form):
         user = User(email=self.data.get("email", ""), full_name=self.data.get("full_name", ""))
         password_validation.validate_password(password, user)
         return password
+
+
+class AccountSettingsForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Dates and times on your account's pages are shown in this zone, with its name.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices()
 
 
 class InvitationForm(forms.Form):

@@ -83,6 +83,9 @@ class Account(models.Model):
         help_text="Why the organisation name or a member's email may imitate another (mixed scripts "
         "in a word, invisible characters); empty when nothing was found.",
     )
+    # The zone the account's pages show datetimes in (an IANA name), set by an Admin on
+    # /settings/. UTC until then: unambiguous wherever the account's people are (docs/frontend.md).
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     class Meta:
         ordering = ["name"]

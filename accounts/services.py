@@ -323,3 +323,23 @@ def membership_remove(*, membership, actor, by_user=None):
             summary=f"{user.email} removed ({before['role']})", before=before,
         )
     return user
+
+
+def account_set_time_zone(*, account: Account, time_zone: str, actor: Actor) -> Account:
+    """The zone the account's pages show datetimes in; an IANA name (accounts.time_zones)."""
+    from accounts.time_zones import is_time_zone
+
+    if not is_time_zone(time_zone):
+        raise ServiceError(f"{time_zone!r} is not a time zone we know: choose one from the list.")
+    with transaction.atomic():
+        before = Account.objects.select_for_update().values_list("time_zone", flat=True).get(pk=account.pk)
+        if before == time_zone:
+            return account
+        Account.objects.filter(pk=account.pk).update(time_zone=time_zone)
+        account.time_zone = time_zone
+        audit_record(
+            account=account, actor=actor, kind="account.time_zone_changed",
+            summary=f"Time zone {before} -> {time_zone}",
+            before={"time_zone": before}, after={"time_zone": time_zone},
+        )
+    return account

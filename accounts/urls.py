@@ -35,5 +35,6 @@ urlpatterns = [
     path("members/", views.members, name="members"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("settings/", views.account_settings, name="account_settings"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
 ]

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import services
 from accounts.actors import Actor
 from accounts.decorators import admin_required
-from accounts.forms import AcceptInvitationForm, InvitationForm, SignupForm
+from accounts.forms import AcceptInvitationForm, AccountSettingsForm, InvitationForm, SignupForm
 from accounts.models import Invitation, Membership, Role
 
 
@@ -131,3 +131,22 @@ def accept_invitation(request, token):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("dashboard")
     return render(request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request):
+    """The account's settings an Admin changes: its time zone (issue 17)."""
+    account = request.account
+    form = AccountSettingsForm(request.POST or None, initial={"time_zone": account.time_zone})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_set_time_zone(
+                account=account, time_zone=form.cleaned_data["time_zone"], actor=Actor.for_user(request.user)
+            )
+        except services.ServiceError as error:
+            form.add_error("time_zone", str(error))
+        else:
+            messages.success(request, f"Time zone saved: dates and times now read in {account.time_zone}.")
+            return redirect("account_settings")
+    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)

@@ -44,7 +44,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "staff.admin_site.StaffAdminConfig",  # django.contrib.admin with the staff index (issue 17)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.throttling.PasswordResetThrottleMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
+    "accounts.time_zones.TimeZoneMiddleware",
     # Before any view: a query string with NUL or another control character is a 400.
     "config.querystring.QueryStringValidationMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
@@ -261,6 +262,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The staff admin reads datetimes in Central time, as the support plans are written; customer
+# pages in their account's zone (accounts.time_zones). Every datetime format names its zone.
+STAFF_TIME_ZONE = "America/Chicago"
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files: whitenoise, compressed, hashed names ----------------------------------------
 STATIC_URL = "static/"

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -339,11 +339,39 @@ def grace_periods_expire(*, now=None):
     return blocked, reminded
 
 
+def compliance_state_at(row, *, now=None):
+    """(state, blocked_reason) of a licensing row as it is at ``now``, whatever the hourly job
+    has written yet: a grace period reads as blocked (grace expired) from its end's very second,
+    the moment ``grace_periods_expire`` would move it. Every read (banner, reports gate, API,
+    staff admin) goes through here or ``compliance_state_expression``; the job only makes the
+    state durable and sends the emails."""
+    if row is None:
+        return ComplianceState.OK, ""
+    now = now or timezone.now()
+    if row.state == ComplianceState.GRACE and row.grace_period_ends_at is not None and row.grace_period_ends_at <= now:
+        return ComplianceState.BLOCKED, GRACE_EXPIRED
+    return row.state, row.blocked_reason
+
+
+def compliance_state_expression(*, prefix="", now=None):
+    """``compliance_state_at`` as a database expression (filters, counts, ordering), over the
+    licensing row reached by ``prefix`` ("licensing__" from an account)."""
+    now = now or timezone.now()
+    return Case(
+        When(
+            Q(**{f"{prefix}state": ComplianceState.GRACE, f"{prefix}grace_period_ends_at__lte": now}),
+            then=Value(ComplianceState.BLOCKED),
+        ),
+        default=F(f"{prefix}state"),
+    )
+
+
 def compliance_view(row, licenses, *, grace_days=None):
     """What the banner, the avatar menu and the check-in answer show, from one licensing row
-    (``grace_days``: the plan's grace length, named in a blocked account's reason)."""
+    (``grace_days``: the plan's grace length, named in a blocked account's reason), as it
+    is now (``compliance_state_at``)."""
     now = timezone.now()
-    state = row.state if row is not None else ComplianceState.OK
+    state, blocked_reason = compliance_state_at(row, now=now)
     used = row.used if row is not None else 0
     info = {"used": used, "licenses": licenses, "over": used > licenses, "state": state}
     if row is not None and state == ComplianceState.GRACE and row.grace_period_ends_at:
@@ -351,11 +379,11 @@ def compliance_view(row, licenses, *, grace_days=None):
         info["days_left"] = max(0, remaining.days + (1 if remaining.seconds else 0))
         info["grace_period_ends_at"] = row.grace_period_ends_at
     if row is not None and state == ComplianceState.BLOCKED:
-        info["blocked_reason"] = row.blocked_reason
-        info["blocked_why"] = BlockedReason.explain(row.blocked_reason, used=used, licenses=licenses,
+        info["blocked_reason"] = blocked_reason
+        info["blocked_why"] = BlockedReason.explain(blocked_reason, used=used, licenses=licenses,
                                                     grace_days=grace_days)
         started = getattr(row, "last_grace_started_at", None)
-        if row.blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
+        if blocked_reason == GRACE_EXPIRED and started and started + GRACE_PERIOD_INTERVAL > now:
             info["last_grace_started_at"] = started
             info["new_grace_possible_from"] = started + GRACE_PERIOD_INTERVAL
     return info

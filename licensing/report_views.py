@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from accounts.decorators import activity_required, member_required
 from licensing.charts import usage_chart
-from licensing.compliance import licenses_of
+from licensing.compliance import compliance_state_at, licenses_of
 from licensing.forecast import storage_meter, usage_forecast
 from licensing.reports import (
     EXPORT_COLUMNS,
@@ -55,7 +55,7 @@ def _blocked_page(request):
     licensing = account_licensing(account=request.account)
     window = data_history_window(account=request.account)
     plan = window.subscription.plan if window.subscription else None
-    reason = licensing.blocked_reason
+    _, reason = compliance_state_at(licensing)  # as it is now, before the hourly job
     return render(
         request,
         "licensing/reports_blocked.html",

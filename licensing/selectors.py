@@ -1,7 +1,7 @@
 from django.db.models import Count, F, Q
 
 from billing.selectors import subscription_for
-from licensing.compliance import compliance_view, licenses_of
+from licensing.compliance import compliance_state_at, compliance_view, licenses_of
 from licensing.models import (
     AccountLicensing,
     ComplianceState,
@@ -17,8 +17,9 @@ def account_licensing(*, account):
 
 
 def data_access_blocked(*, account):
-    """Reports, exports and the read API are closed while the account is blocked."""
-    return account_licensing(account=account).state == ComplianceState.BLOCKED
+    """Reports, exports and the read API are closed while the account is blocked (as it is
+    now: a grace period past its end is blocked before the hourly job writes it)."""
+    return compliance_state_at(account_licensing(account=account))[0] == ComplianceState.BLOCKED
 
 
 def license_usage(*, account):

@@ -110,9 +110,11 @@ ACTIONS = {
 }
 
 
-def _license_effect(action, user, usage):
+def _license_effect(action, user, usage, *, merge_allowed=True):
     used, licenses = usage["used"], usage["licenses"]
     counted = user.state == TrackedUserState.ACTIVE
+    if action == "merge" and not merge_allowed:
+        return f"Users used stay at {used} / {licenses}: merging is not available on this plan."
     if action == "alias":
         return f"Users used stay at {used} / {licenses}: an alias only changes how the user is shown."
     if action in ("do-not-track", "merge", "delete") and counted:
@@ -175,14 +177,15 @@ def user_action(request, user_id, action):
             error = str(exc)
         else:
             return redirect("users")
+    merge_allowed = services.merge_allowed(account=request.account) if action == "merge" else True
     context = {
         "tracked_user": user,
         "action": action,
         "action_title": ACTIONS[action],
-        "effect": _license_effect(action, user, usage),
+        "effect": _license_effect(action, user, usage, merge_allowed=merge_allowed),
         "alias_form": alias_form,
         "candidates": candidates,
-        "merge_allowed": services.merge_allowed(account=request.account) if action == "merge" else True,
+        "merge_allowed": merge_allowed,
         "error": error,
     }
     return render(request, "licensing/user_action.html", context, status=400 if error else 200)

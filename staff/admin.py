@@ -15,8 +15,10 @@ from accounts.actors import Actor
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Account, AuditEntry, Membership
 from accounts.services import audit_record
+from accounts.time_zones import when
 from billing.models import LicenseLedger, Subscription, SubscriptionState
-from licensing.models import AgentKey
+from licensing.compliance import compliance_state_at
+from licensing.models import AgentKey, ComplianceState
 from staff.actions import ACCOUNT_ACTIONS
 from staff.models import DailyMetrics, StaffAccount
 from staff.selectors import (
@@ -109,7 +111,8 @@ class StateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         match self.value():
             case "grace" | "blocked":
-                return queryset.filter(licensing__state=self.value())
+                # The state as it is now (a grace period past its end is blocked already).
+                return queryset.filter(compliance_now=self.value())
             case "trial_ending":
                 return queryset.filter(**trials_ending_within(7))
             case "past_due":
@@ -202,20 +205,23 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
             return format_html('<span class="ratio-over">{}</span>', text)
         return text
 
-    @admin.display(ordering="licensing__state", description="compliance")
+    @admin.display(ordering="compliance_now", description="compliance")
     def compliance(self, obj):
-        state = _related(obj, "licensing")
-        return state.get_state_display() if state else "In good standing"
+        row = _related(obj, "licensing")
+        if row is None:
+            return "In good standing"
+        state, _ = compliance_state_at(row)
+        return ComplianceState(state).label
 
     @admin.display(ordering="licensing__grace_period_ends_at")
     def grace_ends(self, obj):
         state = _related(obj, "licensing")
-        return state.grace_period_ends_at if state and state.grace_period_ends_at else "-"
+        return when(state.grace_period_ends_at) if state and state.grace_period_ends_at else "-"
 
     @admin.display(ordering="subscription__trial_ends_at")
     def trial_ends(self, obj):
         sub = _related(obj, "subscription")
-        return sub.trial_ends_at if sub and sub.is_trial else "-"
+        return when(sub.trial_ends_at) if sub and sub.is_trial else "-"
 
     @admin.display(description="ARR")
     def arr(self, obj):
@@ -261,7 +267,7 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
         table = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (r.created_at.strftime("%Y-%m-%d %H:%M UTC"), r.get_event_display(), r.licenses,
+                (when(r.created_at), r.get_event_display(), r.licenses,
                  "-" if r.licenses_at_next_renewal is None else r.licenses_at_next_renewal,
                  f"order {r.order_id}" if r.order_id else "", r.actor_label)
                 for r in rows
@@ -277,7 +283,7 @@ class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
         url = reverse("admin:accounts_auditentry_changelist")
         table = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((e.created_at.strftime("%Y-%m-%d %H:%M"), e.kind, e.actor_label, e.summary) for e in entries),
+            ((when(e.created_at), e.kind, e.actor_label, e.summary) for e in entries),
         )
         return format_html('<table>{}</table><a href="{}?q={}">All audit rows</a>', table, url, obj.slug)
 

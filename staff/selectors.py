@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import Account
 from billing import pricing
 from billing.models import SubscriptionAddOn, SubscriptionState
+from licensing.compliance import compliance_state_expression
 from support.selectors import support_included, support_plan_annotations
 
 # States in which a subscription earns its yearly price (a cancelled one still does until the
@@ -24,7 +25,12 @@ def accounts_with_metrics(queryset=None):
         queryset.select_related("subscription__plan", "licensing", "billing_profile")
         .prefetch_related(Prefetch("subscription__addons",
                                    queryset=SubscriptionAddOn.objects.select_related("addon")))
-        .annotate(used_count=Coalesce(F("licensing__used"), Value(0)), **support_plan_annotations())
+        .annotate(
+            used_count=Coalesce(F("licensing__used"), Value(0)),
+            # As it is now, not as the hourly job last wrote it (licensing.compliance).
+            compliance_now=compliance_state_expression(prefix="licensing__"),
+            **support_plan_annotations(),
+        )
     )
 
 
@@ -84,7 +90,8 @@ def accounts_by_state():
     from licensing.models import AccountLicensing
 
     counts = dict(
-        AccountLicensing.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
+        AccountLicensing.objects.annotate(now_state=compliance_state_expression())
+        .values_list("now_state").annotate(n=Count("pk")).values_list("now_state", "n")
     )
     total = Account.objects.count()
     grace, blocked = counts.get("grace", 0), counts.get("blocked", 0)

@@ -49,4 +49,5 @@ def test_support_extends_grace_and_the_customers_banner_changes(browser_page, ch
     customer.reload()
     text = customer.locator("#compliance-banner").inner_text()
     assert "12 days left" in text
-    assert (ends + timedelta(days=10)).strftime("%Y-%m-%d") in text
+    new_end = ends + timedelta(days=10)
+    assert f"{new_end.day} {new_end:%B %Y}, {new_end:%H:%M} UTC" in text  # the account reads UTC
