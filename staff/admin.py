@@ -134,7 +134,7 @@ class StateFilter(admin.SimpleListFilter):
 class StaffAccountAdmin(ObjectActionsMixin, admin.ModelAdmin):
     object_actions = ACCOUNT_ACTIONS
     list_display = [
-        "name", "slug", "plan", "licenses", "used", "ratio", "compliance", "grace_ends",
+        "name", "plan", "licenses", "used", "ratio", "compliance", "grace_ends",
         "trial_ends", "arr", "support_plan", "success_manager_email", "closing",
     ]
     list_filter = [StateFilter, "subscription__plan"]
