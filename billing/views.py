@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
 from accounts.decorators import admin_required, billing_required
+from accounts.selectors import billing_contacts
 from accounts.services import ServiceError
 from billing import cart as carts
 from billing import documents, selectors
@@ -175,6 +176,7 @@ def billing_details(request):
     details = BillingDetails.objects.filter(account=request.account).first()
     if request.method == "GET":
         initial = {} if details is not None else {"legal_name": request.account.name}
+        initial["billing_contacts"] = "\n".join(billing_contacts(account=request.account))
         form = BillingDetailsForm(instance=details, initial=initial)
         return render(request, "billing/details.html", {"form": form})
     form = BillingDetailsForm(request.POST, instance=details or BillingDetails(account=request.account))
@@ -182,6 +184,7 @@ def billing_details(request):
         try:
             billing_details_update(
                 account=request.account, actor=Actor.for_user(request.user),
+                contacts=form.cleaned_data["billing_contacts"],
                 **{name: form.cleaned_data[name] for name in BILLING_DETAILS_FIELDS},
             )
         except ServiceError as error:

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.actors import Actor
 from accounts.models import Account, Role
-from accounts.services import invitation_create
+from accounts.services import billing_contacts_set, invitation_create
 from billing.quotes import addon_grant_by_staff, quote_request
 from licensing.models import ActivityDay, AgentKey, Machine, TrackedUser
 from support.services import case_open
@@ -107,6 +107,7 @@ def account_b(db):
               severity="normal", channel="email", actor=Actor.for_user(b_admin))
     invitation_create(account=b, email="zz-secret-invite@zebra.example", role=Role.VIEWER,
                       invited_by=b_admin)
+    billing_contacts_set(account=b, actor=Actor.for_user(b_admin), emails=["ap@zebra-secret.example"])
     return b
 
 
