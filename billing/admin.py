@@ -12,6 +12,7 @@ from billing.models import (
     Plan,
     Subscription,
     SubscriptionAddOn,
+    TaxRate,
 )
 
 
@@ -26,6 +27,16 @@ class PlanAdmin(admin.ModelAdmin):
 class AddOnAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "price_per_user_month_cents", "sales_channel"]
     filter_horizontal = ["eligible_plans"]
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    """Staff keep the rates (issue 14): the next cart, renewal or quote invoice uses them; issued
+    invoices keep the rate they were issued with."""
+
+    list_display = ["country", "region", "name", "percent", "updated_at"]
+    list_filter = ["name"]
+    search_fields = ["country", "region", "name"]
 
 
 class SubscriptionAddOnInline(admin.TabularInline):

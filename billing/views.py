@@ -9,10 +9,12 @@ from accounts.selectors import billing_contacts
 from accounts.services import ServiceError
 from billing import cart as carts
 from billing import documents, selectors
+from billing.credits import credit_balance_cents
 from billing.forms import KEEP_PLAN, BillingDetailsForm, CartForm, CheckoutForm, load_catalogue
 from billing.models import BillingDetails, BillingProfile, Cart, Invoice, Order, OrderState
 from billing.payment_views import card_context, payment_next
 from billing.services import BILLING_DETAILS_FIELDS, billing_details_update
+from billing.tax import tax_rule_for
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
@@ -34,6 +36,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
                 discount_percent=profile.discount_percent,
                 current_addons=current_addons,
                 screen_details_addon=next((a for a in addons if a.code == carts.SCREEN_DETAILS), None),
+                tax=tax_rule_for(account=account), credit_cents=credit_balance_cents(account=account),
             )
         except ServiceError as error:
             quote_error = str(error)
