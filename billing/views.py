@@ -210,6 +210,7 @@ def billing(request):
         "orders": selectors.orders_for(account=account)[:10],
         "profile": profile or BillingProfile(account=account),
         "details": details,
+        "credit_balance_cents": credit_balance_cents(account=account),
     })
 
 
