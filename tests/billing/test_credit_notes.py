@@ -74,6 +74,7 @@ def test_crediting_one_line_refunds_it_and_its_tax_to_the_card(admin_client, san
     text = pdf_text(download(admin_client, credit_note))
     assert "Credit note" in text and "CN-000001" in text and invoice.display_number in text
     assert "Reason: sold too many licenses" in text and "-$1,368.00" in text and "VAT 20% (France)" in text
+    assert "refunded to the card" in text and "in full" not in text
     kinds = set(AuditEntry.objects.filter(account=admin_client.account).values_list("kind", flat=True))
     assert {"invoice.credited", "payment.refunded"} <= kinds
     # The same line cannot be credited twice.

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.actors import Actor
+from accounts.models import OutboundEmail
 from billing.invoices import invoice_issue_for_order
 from billing.models import Invoice, Order, TaxRate
 from billing.pricing import tax_amount_cents
@@ -69,6 +70,8 @@ def test_a_german_customer_without_vat_id_pays_19_percent_on_the_cart_order_invo
         assert "Subtotal" in shown and "VAT 19% (Germany)" in shown and "$216.60" in shown, url
     text = pdf_text(download(admin_client, invoice))
     assert "VAT 19% (Germany)" in text and "$216.60" in text and "$1,356.60" in text
+    email = OutboundEmail.objects.get(subject=f"Invoice {invoice.display_number}")
+    assert "Subtotal: $1,140.00\nVAT 19% (Germany): $216.60\nTotal: $1,356.60" in email.body
 
     # Staff change the rate: the issued invoice keeps what it said (a snapshot, not recomputed).
     TaxRate.objects.filter(country="DE", region="").update(percent=Decimal("16"))
