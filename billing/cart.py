@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import credits, payments, pricing, selectors
+from billing import credits, discounts, payments, pricing, selectors
 from billing.models import (
     AddOn,
     BillingProfile,
@@ -60,6 +60,8 @@ class CartQuote:
     days: int
     term_days: int
     yearly_price_cents: int
+    coupon: object = None
+    renewal_discount_names: tuple = ()  # the discounts the new yearly price has, by name
     tax: TaxRule = field(default_factory=TaxRule)
     credit_available_cents: int = 0  # the account's credit balance (billing.credits)
     subtotal_cents: int = field(init=False)
@@ -80,6 +82,16 @@ class CartQuote:
     def is_upgrade(self):
         return any(line.is_upgrade for line in self.lines)
 
+    @property
+    def discount_names(self):
+        """Every discount the lines carry, by name, once each (the page's summary)."""
+        names = []
+        for line in self.lines:
+            for name in filter(None, line.discount_label.split(", ")):
+                if name not in names:
+                    names.append(name)
+        return names
+
 
 def cart_fingerprint(quote):
     """What the Admin confirms: every priced line, the plan and the licenses after, the total.
@@ -89,7 +101,8 @@ def cart_fingerprint(quote):
              str(quote.tax_cents), str(quote.credit_applied_cents)]
     parts += [
         "|".join(map(str, (line.description, line.quantity, line.unit_price_cents, line.days,
-                           line.term_days, f"{Decimal(line.discount_percent):.2f}", line.amount_cents)))
+                           line.term_days, f"{Decimal(line.discount_percent):.2f}", line.discount_label,
+                           line.amount_cents)))
         for line in quote.lines
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -115,12 +128,6 @@ FROZEN = (
 )
 
 
-def discount_for(*, account):
-    """The account's standing discount (e.g. nonprofit), applied to every line automatically."""
-    profile = BillingProfile.objects.filter(account=account).only("discount_percent").first()
-    return profile.discount_percent if profile else Decimal(0)
-
-
 def invoice_eligible(*, account):
     return BillingProfile.objects.filter(account=account, invoice_eligible=True).exists()
 
@@ -128,14 +135,28 @@ def invoice_eligible(*, account):
 starts_new_term = pricing.starts_new_term  # the one predicate (billing.pricing)
 
 
+def cart_discounts(*, subscription, today=None, profile=discounts._UNSET):
+    """(rules today, rules on the renewal day) of the account: what the cart prices with and
+    what the new yearly price will have (a discount that ends before the renewal does not)."""
+    today = today or timezone.localdate()
+    term = pricing.term_for(subscription, today=today)
+    rules, renewal_rules = discounts.discount_rules_on(account=subscription.account_id,
+                                                       days=[today, term.end], profile=profile)
+    return rules, renewal_rules
+
+
 def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent, today=None,
-               current_addons=None, screen_details_addon=None, tax=None, credit_cents=0):
+               current_addons=None, screen_details_addon=None, rules=(), renewal_rules=None,
+               coupon=None, tax=None, credit_cents=0):
     """Checks every rule of the cart and prices it (``billing.pricing.price_lines``), or raises
     ServiceError saying why not. ``tax``: the account's ``billing.tax.TaxRule`` (none: no tax
     line); ``credit_cents``: its account credit balance, consumed first.
 
     ``plan``/``licenses`` None keep the current ones. ``current_addons``: the subscription's
     add-ons at their prices (``billing.pricing.AddOnPrice``), passed in when already loaded.
+    ``discount_percent`` is added to every line; ``rules`` (``cart_discounts``) are the account's
+    named discounts, ``renewal_rules`` those of the renewal day (for the new yearly price);
+    ``coupon``: the coupon entered, checked again here.
     """
     today = today or timezone.localdate()
     current = subscription.plan
@@ -197,8 +218,16 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
             raise ServiceError(f"{addon.name} is priced on a quote: ask us ({QUOTE_PAGE}).")
         new_addons.append(pricing.addon_price(addon))
 
+    all_addons = keep_addons + new_addons
+    if coupon is not None:
+        problem = discounts.coupon_problem(coupon, account=subscription.account_id, plan_code=target.code,
+                                           addon_codes=[a.code for a in all_addons])
+        if problem:
+            raise ServiceError(f"Coupon {coupon.code}: {problem}")
+    coupon_rules = discounts.coupon_rules(coupon)
     lines = pricing.price_lines(
         subscription=subscription, term=term, discount_percent=discount,
+        discounts=tuple(rules) + coupon_rules,
         change=pricing.Change(plan=target, licenses=target_licenses, keep_addons=tuple(keep_addons),
                               new_addons=tuple(new_addons)),
     )
@@ -206,14 +235,25 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
         raise ServiceError(
             "Your cart is empty: add licenses, choose a higher plan or add Screen Details."
         )
-    all_addons = keep_addons + new_addons
+    if coupon is not None and coupon.amount_off_cents:
+        off = pricing.amount_off_line(name=f"Coupon {coupon.code} ({coupon.name})",
+                                      amount_off_cents=coupon.amount_off_cents, lines=lines, term=term)
+        lines += [off] if off else []
+    if renewal_rules is None:
+        renewal_rules = rules
+    if coupon is not None and coupon.percent is not None and coupon.duration_terms > 1:
+        renewal_rules = tuple(renewal_rules) + coupon_rules
     return CartQuote(
         plan=target, licenses=target_licenses, addons=all_addons, new_addons=new_addons,
         lines=lines, discount_percent=discount, starts_new_term=term.new,
         term_start=term.start, term_end=term.end, days=term.days, term_days=term.term_days,
         yearly_price_cents=pricing.yearly_price_cents(
             plan=target, licenses=target_licenses, addons=all_addons, discount_percent=discount,
+            discounts=tuple(renewal_rules),
         ),
+        coupon=coupon,
+        renewal_discount_names=tuple(f"{rule.name} {Decimal(rule.percent).normalize():f}% discount"
+                                     for rule in renewal_rules),
         tax=tax or TaxRule(), credit_available_cents=credit_cents,
     )
 
@@ -221,10 +261,11 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
 def cart_quote_for(*, cart, subscription=None, today=None):
     """Prices a saved cart for its account (the page and the checkout)."""
     subscription = subscription or Subscription.objects.select_related("plan").get(account_id=cart.account_id)
+    rules, renewal_rules = cart_discounts(subscription=subscription, today=today)
     return cart_quote(
         subscription=subscription, plan=cart.plan, licenses=cart.licenses,
-        screen_details=cart.screen_details, discount_percent=discount_for(account=cart.account_id),
-        today=today, tax=tax_rule_for(account=cart.account_id),
+        screen_details=cart.screen_details, discount_percent=0, today=today, rules=rules,
+        renewal_rules=renewal_rules, coupon=cart.coupon, tax=tax_rule_for(account=cart.account_id),
         credit_cents=credits.credit_balance_cents(account=cart.account_id),
     )
 
@@ -242,8 +283,9 @@ def cart_open(*, account, actor):
     return cart
 
 
-def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
-    """Saves what the Admin put in the cart, after checking it against every rule."""
+def cart_update(*, cart, plan_code, licenses, addon_codes, actor, coupon_code=None):
+    """Saves what the Admin put in the cart, after checking it against every rule. A coupon
+    code is checked with it (``None`` keeps the coupon already entered, "" removes it)."""
     addons = {a.code: a for a in AddOn.objects.filter(code__in=addon_codes)}
     for code in addon_codes:
         addon = addons.get(code)
@@ -268,14 +310,21 @@ def cart_update(*, cart, plan_code, licenses, addon_codes, actor):
         subscription = Subscription.objects.select_related("plan").get(account_id=cart.account_id)
         if plan is not None and plan.pk == subscription.plan_id and not starts_new_term(subscription):
             plan = None
+        coupon = cart.coupon
+        if coupon_code is not None:
+            coupon = discounts.coupon_find(coupon_code) if coupon_code.strip() else None
+            if coupon_code.strip() and coupon is None:
+                raise ServiceError(f"Coupon {coupon_code.strip().upper()}: this coupon code is not valid: "
+                                   "check its spelling.")
+        rules, renewal_rules = cart_discounts(subscription=subscription)
         cart_quote(
             subscription=subscription, plan=plan, licenses=licenses,
-            screen_details=SCREEN_DETAILS in addon_codes,
-            discount_percent=discount_for(account=cart.account_id),
+            screen_details=SCREEN_DETAILS in addon_codes, discount_percent=0, rules=rules,
+            renewal_rules=renewal_rules, coupon=coupon,
         )
-        cart.plan, cart.licenses = plan, licenses
+        cart.plan, cart.licenses, cart.coupon = plan, licenses, coupon
         cart.screen_details = SCREEN_DETAILS in addon_codes
-        cart.save(update_fields=["plan", "licenses", "screen_details", "updated_at"])
+        cart.save(update_fields=["plan", "licenses", "screen_details", "coupon", "updated_at"])
     return cart
 
 
@@ -313,6 +362,7 @@ def purchase_snapshot(quote):
         "addons": sorted(addon.code for addon in quote.addons),
         "new_addons": sorted(addon.code for addon in quote.new_addons),
         "starts_new_term": quote.starts_new_term,
+        "coupon": quote.coupon.code if quote.coupon is not None else "",
         "term_start": quote.term_start.isoformat(), "term_end": quote.term_end.isoformat(),
     }
 

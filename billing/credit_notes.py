@@ -1,7 +1,7 @@
 """Partial credit notes and refunds (issue 14, item 4).
 
 Staff credit part of an issued invoice, some of its lines or an amount, with a reason
-(``invoice_credit``): a credit note in series CN (gapless, ``billing.invoices._next_number``),
+(``invoice_credit``): a credit note in series CN (gapless, ``billing.invoices.series_next_number``),
 its PDF made once like an invoice's, and either
 
 - **a refund to the card** (``CreditSettlement.REFUND``): a ``Refund`` row with its own key is
@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.services import ServiceError, audit_record
 from billing import credits, documents, pricing
 from billing.gateways import get_gateway
-from billing.invoices import CREDIT_NOTE_SERIES, _next_number, _snapshot
+from billing.invoices import CREDIT_NOTE_SERIES, _snapshot, series_next_number
 from billing.models import (
     CreditSettlement,
     Invoice,
@@ -99,7 +99,7 @@ def invoice_credit(*, invoice, actor, reason, settlement, line_ids=(), amount_ce
             if gross > refundable:
                 raise ServiceError(f"The card payment has {format_cents(refundable)} left to refund.")
 
-        series, number = _next_number(CREDIT_NOTE_SERIES)
+        series, number = series_next_number(CREDIT_NOTE_SERIES)
         now = timezone.now()
         credit_note = Invoice.objects.create(
             account_id=invoice.account_id, order_id=invoice.order_id, series=series, number=number,
@@ -114,7 +114,8 @@ def invoice_credit(*, invoice, actor, reason, settlement, line_ids=(), amount_ce
                     invoice=credit_note, credited_line=line, description=f"Credit: {line.description}",
                     quantity=line.quantity, unit_price_cents=-line.unit_price_cents, days=line.days,
                     term_days=line.term_days, discount_percent=line.discount_percent,
-                    amount_cents=-line.amount_cents, sort_order=line.sort_order,
+                    discount_label=line.discount_label, amount_cents=-line.amount_cents,
+                    sort_order=line.sort_order,
                 )
                 for line in lines
             )

@@ -16,6 +16,8 @@ class CartForm(forms.Form):
     licenses = forms.IntegerField(label="Licenses", min_value=1, max_value=100_000)
     addons = forms.MultipleChoiceField(label="Add-ons", required=False,
                                        widget=forms.CheckboxSelectMultiple)
+    coupon = forms.CharField(label="Coupon code", required=False, max_length=40,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
 
     def __init__(self, *args, subscription, plans, addons, new_term, **kwargs):
         super().__init__(*args, **kwargs)

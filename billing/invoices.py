@@ -33,8 +33,9 @@ INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
 
 
-def _next_number(series_code):
-    """The series' next number, taken under its row lock. Call inside a transaction."""
+def series_next_number(series_code):
+    """The series' next number, taken under its row lock. Call inside a transaction: rolled
+    back with it, so no number is skipped (invoices INV, credit notes CN, quotes QT)."""
     InvoiceSeries.objects.get_or_create(code=series_code)  # unique code: safe under a race
     series = InvoiceSeries.objects.select_for_update().get(code=series_code)
     number = series.next_number
@@ -82,7 +83,7 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             rule.copy_to(order, tax_cents=rule.amount_cents(order.total_cents))
             order.total_cents += order.tax_cents
             order.taxed_at = now
-        series, number = _next_number(INVOICE_SERIES)
+        series, number = series_next_number(INVOICE_SERIES)
         try:
             with transaction.atomic():
                 invoice = Invoice.objects.create(
@@ -116,8 +117,8 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             InvoiceLine(
                 invoice=invoice, description=line.description, quantity=line.quantity,
                 unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
-                discount_percent=line.discount_percent, amount_cents=line.amount_cents,
-                sort_order=line.sort_order,
+                discount_percent=line.discount_percent, discount_label=line.discount_label,
+                amount_cents=line.amount_cents, sort_order=line.sort_order,
             )
             for line in order.lines.all()
         )
@@ -194,7 +195,7 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
         now = timezone.now()
         invoice.state, invoice.voided_at = InvoiceState.VOID, now
         invoice.save(update_fields=["state", "voided_at"])
-        series, number = _next_number(CREDIT_NOTE_SERIES)
+        series, number = series_next_number(CREDIT_NOTE_SERIES)
         credit_note = Invoice.objects.create(
             account_id=invoice.account_id, order_id=invoice.order_id, series=series, number=number,
             state=InvoiceState.PAID, credit_note_for=invoice, total_cents=-invoice.total_cents,
@@ -208,7 +209,8 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
                 invoice=credit_note, description=f"Credit: {line.description}",
                 quantity=line.quantity, unit_price_cents=-line.unit_price_cents, days=line.days,
                 term_days=line.term_days, discount_percent=line.discount_percent,
-                amount_cents=-line.amount_cents, sort_order=line.sort_order,
+                discount_label=line.discount_label, amount_cents=-line.amount_cents,
+                sort_order=line.sort_order,
             )
             for line in invoice.lines.all()
         )

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from accounts.actors import Actor
 from accounts.services import ServiceError
 from billing import profiles, quotes
+from billing.discounts_admin import ReviewDue, keep_discount
 from billing.models import BillingNotice, BillingProfile, Quote, QuoteState, ScheduledChange
 
 
@@ -45,13 +46,13 @@ class QuoteAdmin(admin.ModelAdmin):
     mark it accepted on the customer's word, then turn it into an order."""
 
     form = QuoteAdminForm
-    list_display = ["created_at", "account", "topic", "state", "plan", "licenses",
-                    "quoted_price_cents", "quoted_discount_percent", "handled_by"]
+    list_display = ["display_number", "created_at", "account", "topic", "state", "expires_on", "plan",
+                    "licenses", "quoted_price_cents", "quoted_discount_percent", "handled_by"]
     list_filter = ["state", "topic"]
     search_fields = ["account__name", "account__slug"]
     list_select_related = ["account", "plan", "handled_by"]
     readonly_fields = ["account", "topic", "message", "state", "requested_by", "handled_by",
-                       "created_at", "updated_at", "order_link"]
+                       "created_at", "updated_at", "order_link", "display_number", "expires_on"]
     fieldsets = [
         ("Request", {"fields": ["account", "topic", "message", "requested_by", "created_at"]}),
         ("Staff's answer", {
@@ -60,7 +61,9 @@ class QuoteAdmin(admin.ModelAdmin):
                            "or for the year (Premier, Signature). Nonprofit: the discount only. "
                            "Saving marks the quote quoted and emails the account's Admins.",
         }),
-        ("State", {"fields": ["state", "handled_by", "updated_at", "order_link"]}),
+        ("State", {"fields": ["display_number", "state", "expires_on", "handled_by", "updated_at",
+                              "order_link"],
+                   "description": "Pricing it (again) makes it valid for 30 days from today."}),
     ]
     actions = ["mark_accepted", "mark_declined", "fulfil"]
 
@@ -69,6 +72,10 @@ class QuoteAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="number", ordering="number")
+    def display_number(self, obj):
+        return obj.display_number
 
     @admin.display(description="order")
     def order_link(self, obj):
@@ -122,8 +129,9 @@ class BillingProfileAdmin(admin.ModelAdmin):
     its audit row."""
 
     form = BillingProfileAdminForm
-    list_display = ["account", "discount_percent", "discount_reason", "invoice_eligible"]
-    list_filter = ["invoice_eligible"]
+    list_display = ["account", "discount_percent", "discount_reason", "discount_review_on", "invoice_eligible"]
+    list_filter = ["invoice_eligible", ReviewDue]
+    actions = [keep_discount]
     list_select_related = ["account"]
     search_fields = ["account__name", "account__slug"]
     autocomplete_fields = ["account"]

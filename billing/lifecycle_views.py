@@ -2,13 +2,14 @@
 from the Billing page) and quote requests. Admins only; the tenant is ``request.account``."""
 
 from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
 from accounts.decorators import admin_required
 from accounts.services import ServiceError
-from billing import changes, emails, quotes
+from billing import changes, emails, quote_documents, quotes
 from billing.lifecycle_forms import QuoteRequestForm, ScheduleChangeForm
 from billing.models import Quote, Subscription
 
@@ -120,13 +121,36 @@ def quote_detail(request, pk):
 def quote_accept(request, pk):
     quote = _quote(request, pk)
     try:
-        quotes.quote_accept(quote=quote, actor=Actor.for_user(request.user),
-                            terms_seen=request.POST.get("terms_seen"))
+        quote, order, waits = quotes.quote_accept_by_customer(
+            quote=quote, actor=Actor.for_user(request.user), terms_seen=request.POST.get("terms_seen"),
+        )
     except ServiceError as error:
         messages.error(request, str(error))
+        return redirect("billing_quote", pk=quote.pk)
+    if order is not None:
+        invoice = order.invoices.first()
+        messages.success(request, f"Quote {quote.display_number} accepted: it is in effect now, and "
+                                  f"invoice {invoice.display_number if invoice else ''} is on the Billing page.")
+    elif quote.state == "fulfilled":
+        messages.success(request, f"Quote {quote.display_number} accepted: it is in effect now.")
+    elif waits:
+        messages.warning(request, f"Quote {quote.display_number} accepted. It could not be set up by "
+                                  f"itself ({waits}): our team will finish it and send the invoice.")
     else:
-        messages.success(request, "Quote accepted: our team will set it up and send the invoice.")
+        messages.success(request, f"Quote {quote.display_number} accepted: our team will set it up "
+                                  "and send the invoice.")
     return redirect("billing_quote", pk=quote.pk)
+
+
+@admin_required
+def quote_pdf(request, pk):
+    quote = _quote(request, pk)
+    if quote.number is None:
+        raise Http404("A quote has a document once it is priced.")
+    filename, content = quote_documents.quote_pdf(quote=quote)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @admin_required

@@ -168,6 +168,8 @@ class BillingProfile(models.Model):
         max_digits=5, decimal_places=2, default=0, help_text="e.g. 20.00 for a nonprofit discount"
     )
     discount_reason = models.CharField(max_length=100, blank=True)
+    # A standing discount is reviewed yearly (a nonprofit stays one?): staff see it due.
+    discount_review_on = models.DateField(null=True, blank=True)
     invoice_eligible = models.BooleanField(
         default=False, help_text="may pay by invoice (net 30): check, wire, direct deposit"
     )
@@ -235,6 +237,7 @@ class Cart(models.Model):
         null=True, blank=True, help_text="licenses after purchase; empty keeps the current count"
     )
     screen_details = models.BooleanField(default=False, help_text="add Screen Details")
+    coupon = models.ForeignKey("billing.Coupon", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Open until its order is paid or invoiced. One open cart per account, held by the database:
     # two simultaneous first clicks cannot make two carts (issue 11, item 7).
     is_open = models.BooleanField(default=True)
@@ -377,6 +380,7 @@ class OrderLine(models.Model):
     days = models.PositiveIntegerField(help_text="days charged of the term")
     term_days = models.PositiveIntegerField(help_text="days of the whole term")
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    discount_label = models.CharField(max_length=200, blank=True, help_text="the discounts by name")
     amount_cents = models.BigIntegerField(help_text="rounded once, after proration and discount")
     sort_order = models.PositiveSmallIntegerField(default=0)
 
@@ -660,6 +664,7 @@ class InvoiceLine(models.Model):
     days = models.PositiveIntegerField()
     term_days = models.PositiveIntegerField()
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    discount_label = models.CharField(max_length=200, blank=True)
     amount_cents = models.BigIntegerField()
     sort_order = models.PositiveSmallIntegerField(default=0)
 
@@ -705,6 +710,9 @@ class Quote(models.Model):
     licenses = models.PositiveIntegerField(null=True, blank=True)
     quoted_price_cents = models.BigIntegerField(null=True, blank=True)
     quoted_discount_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # Series QT, gapless, given when staff first price it; valid until ``expires_on`` (inclusive).
+    number = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    expires_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -714,6 +722,15 @@ class Quote(models.Model):
 
     def __str__(self):
         return f"{self.get_topic_display()} quote for {self.account}"
+
+    @property
+    def display_number(self):
+        return f"QT-{self.number:06d}" if self.number else f"request {self.pk}"
+
+    def is_expired(self, today=None):
+        """A priced quote past its last valid day: it cannot be accepted (read at any time)."""
+        today = today or timezone.localdate()
+        return self.state == QuoteState.QUOTED and self.expires_on is not None and today > self.expires_on
 
 
 class NoticeKind(models.TextChoices):
@@ -885,3 +902,6 @@ class SandboxRefund(models.Model):
     charge_reference = models.CharField(max_length=40)
     amount_cents = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+
+
+from billing.models_discounts import Coupon, CouponRedemption, Discount, DiscountScope  # noqa: E402, F401

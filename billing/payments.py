@@ -27,6 +27,7 @@ from accounts.mail import email_queue
 from accounts.selectors import admin_emails, billing_emails
 from accounts.services import ServiceError, audit_record
 from billing import emails
+from billing.discounts import coupon_redeem
 from billing.gateways import CardRefused, ChargeResult, ChargeState, get_gateway
 from billing.invoices import invoice_issue_for_order, invoice_mark_paid
 from billing.models import (
@@ -321,6 +322,7 @@ def order_fulfil(*, order, actor, paid):
         .get(account_id=order.account_id)
     )
     subscription_purchase_apply(subscription=subscription, purchase=order.purchase, actor=actor, order=order)
+    coupon_redeem(order=order, actor=actor)
     invoice_issue_for_order(order=order, actor=actor, paid=paid)
     emails.send_order_confirmation(order=order)
 

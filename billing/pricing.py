@@ -65,6 +65,7 @@ class PriceLine:
     plan_code: str = ""
     addon_code: str = ""
     is_upgrade: bool = False  # the move of existing licenses to a higher plan (set where made)
+    discount_label: str = ""  # the discounts by name ("Nonprofit 20%, SPRING 10%")
     amount_cents: int = field(init=False)
 
     def __post_init__(self):
@@ -156,6 +157,45 @@ def subscription_addon_prices(subscription) -> list[AddOnPrice]:
     ]
 
 
+# --- discounts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscountRule:
+    """A named percentage on the lines its scope names: every line, one plan's (``scope_code``
+    the plan code) or one add-on's. Rules add up on a line, capped at 100 %."""
+
+    name: str
+    percent: Decimal
+    scope: str = "all"
+    scope_code: str = ""
+
+    def applies_to(self, *, plan_code: str, addon_code: str) -> bool:
+        if self.scope == "plan":
+            return bool(plan_code) and plan_code == self.scope_code
+        if self.scope == "addon":
+            return bool(addon_code) and addon_code == self.scope_code
+        return True
+
+
+def _line_discount(discounts, *, base_percent, plan_code="", addon_code=""):
+    """(percent, label) of one line: the base percent plus every rule that applies to it."""
+    applied = [rule for rule in discounts if rule.applies_to(plan_code=plan_code, addon_code=addon_code)]
+    percent = min(Decimal(base_percent) + sum((Decimal(rule.percent) for rule in applied), Decimal(0)), HUNDRED)
+    label = ", ".join(f"{rule.name} {Decimal(rule.percent).normalize():f}%" for rule in applied)
+    return percent, label
+
+
+def amount_off_line(*, name: str, amount_off_cents: int, lines, term: Term) -> PriceLine | None:
+    """A fixed amount off a purchase (a coupon), never more than the lines it follows."""
+    off = min(int(amount_off_cents), sum(line.amount_cents for line in lines))
+    if off <= 0:
+        return None
+    return PriceLine(description=f"{name}: amount off", quantity=1, unit_price_cents=-off,
+                     days=term.term_days, term_days=term.term_days, discount_percent=Decimal(0),
+                     discount_label=name)
+
+
 # --- the one line builder -------------------------------------------------------------------------
 
 
@@ -179,23 +219,28 @@ def _plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def price_lines(*, subscription, change: Change, term: Term, discount_percent) -> list[PriceLine]:
+def price_lines(*, subscription, change: Change, term: Term, discount_percent,
+                discounts=()) -> list[PriceLine]:
     """Every order line of the product is made here: the cart, the quotes, the renewal and
     staff's ARR call it. Integer cents, one rounding per line (``line_amount_cents``).
 
     A new term (or a renewal) bills the plan and every add-on for all the licenses; within a
     term, an upgrade bills the difference for the licenses held, added licenses bill the plan and
     each kept add-on for the rest of the term, and an add-on bought now bills all the licenses.
+    Each line's discount is ``discount_percent`` plus the ``discounts`` (``DiscountRule``) whose
+    scope names it, recorded by name on the line.
     """
     plan, licenses = change.plan, change.licenses
     suffix = f" ({change.reference})" if change.reference else ""
     period = "12 months" if term.new else f"the rest of the term, to {term.end:%Y-%m-%d}"
     lines = []
 
-    def add(description, quantity, unit, **codes):
+    def add(description, quantity, unit, *, is_upgrade=False, **codes):
+        percent, label = _line_discount(discounts, base_percent=discount_percent, **codes)
         lines.append(PriceLine(
             description=description + suffix, quantity=quantity, unit_price_cents=unit,
-            days=term.days, term_days=term.term_days, discount_percent=discount_percent, **codes,
+            days=term.days, term_days=term.term_days, discount_percent=percent,
+            discount_label=label, is_upgrade=is_upgrade, **codes,
         ))
 
     list_unit = yearly_unit_cents(plan.price_per_user_month_cents)
@@ -209,13 +254,9 @@ def price_lines(*, subscription, change: Change, term: Term, discount_percent) -
         if plan.pk != current.pk:
             # No refunds (PRODUCT.md): a move to a plan ranked higher never gives money back.
             difference = max(plan.price_per_user_month_cents - current.price_per_user_month_cents, 0)
-            lines.append(PriceLine(
-                description=f"Upgrade {_plural(subscription.licenses, 'license')} from {current.name} "
-                            f"to {plan.name}" + suffix,
-                quantity=subscription.licenses, unit_price_cents=yearly_unit_cents(difference),
-                days=term.days, term_days=term.term_days, discount_percent=discount_percent,
-                plan_code=plan.code, is_upgrade=True,
-            ))
+            add(f"Upgrade {_plural(subscription.licenses, 'license')} from {current.name} to {plan.name}",
+                subscription.licenses, yearly_unit_cents(difference), plan_code=plan.code,
+                is_upgrade=True)
         grown = licenses - subscription.licenses
         if grown > 0:
             add(f"{grown} additional {plan.name} {'license' if grown == 1 else 'licenses'}", grown,
@@ -244,17 +285,20 @@ def service_line(*, description, unit_cents, term: Term, discount_percent) -> Pr
                      days=term.days, term_days=term.term_days, discount_percent=discount_percent)
 
 
-def yearly_price_cents(*, plan, licenses, addons, discount_percent) -> int:
+def yearly_price_cents(*, plan, licenses, addons, discount_percent, discounts=()) -> int:
     """The yearly price after a change (as the renewal will bill it): every license on the plan
-    plus each per-user add-on (``AddOnPrice``), discounted, each line rounded once."""
+    plus each per-user add-on (``AddOnPrice``), discounted, each line rounded once. ``discounts``:
+    the rules in effect on the renewal day."""
+    percent, _ = _line_discount(discounts, base_percent=discount_percent, plan_code=plan.code)
     total = line_amount_cents(
         quantity=licenses, unit_price_cents=yearly_unit_cents(plan.price_per_user_month_cents),
-        days=1, term_days=1, discount_percent=discount_percent,
+        days=1, term_days=1, discount_percent=percent,
     )
     for price in addons:
+        percent, _ = _line_discount(discounts, base_percent=discount_percent, addon_code=price.code)
         total += line_amount_cents(
             quantity=licenses, unit_price_cents=price.unit_cents, days=1, term_days=1,
-            discount_percent=discount_percent,
+            discount_percent=percent,
         )
     return total
 
@@ -266,7 +310,8 @@ def order_lines(lines, *, order=None) -> list:
             order=order, description=line.description, plan_code=line.plan_code,
             addon_code=line.addon_code, quantity=line.quantity,
             unit_price_cents=line.unit_price_cents, days=line.days, term_days=line.term_days,
-            discount_percent=line.discount_percent, amount_cents=line.amount_cents, sort_order=i,
+            discount_percent=line.discount_percent, discount_label=line.discount_label,
+            amount_cents=line.amount_cents, sort_order=i,
         )
         for i, line in enumerate(lines)
     ]

@@ -3,7 +3,9 @@ pay by invoice; add-on prices kept from their quote."""
 
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing.models import (
@@ -49,7 +51,9 @@ def billing_profile_set_discount(*, account, percent, reason, actor):
                   "discount_reason": profile.discount_reason}
         profile.discount_percent = percent
         profile.discount_reason = reason if percent else ""
-        profile.save(update_fields=["discount_percent", "discount_reason"])
+        # Reviewed yearly (a nonprofit is still one?): staff see it due on their dashboard.
+        profile.discount_review_on = timezone.localdate() + relativedelta(years=1) if percent else None
+        profile.save(update_fields=["discount_percent", "discount_reason", "discount_review_on"])
         audit_record(
             account=account, actor=actor, kind="billing.discount_set",
             summary=f"Discount set to {percent}%" + (f" ({reason})" if percent else ""),

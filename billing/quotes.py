@@ -9,6 +9,7 @@ on their word) accepts, and staff turn the accepted quote into what it sells:
   activating the support plan.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,7 +17,9 @@ from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
 from billing import notices, pricing, profiles, renewals, subscriptions
+from billing.discounts import discount_rules_for
 from billing.hooks import quote_accepted
+from billing.invoices import series_next_number
 from billing.models import (
     AddOn,
     LicenseEvent,
@@ -31,7 +34,7 @@ from billing.models import (
 )
 from billing.services import subscription_snapshot
 from billing.subscriptions import license_ledger_record
-from billing.terms import TERM
+from billing.terms import QUOTE_SERIES, QUOTE_VALID_DAYS, TERM
 
 ADDON_TOPICS = {QuoteTopic.ACTIVCONNECT: "activconnect", QuoteTopic.DATA_HISTORY: "data_history"}
 SUPPORT_TOPICS = {QuoteTopic.PREMIER, QuoteTopic.SIGNATURE}
@@ -117,6 +120,10 @@ def quote_set_terms(*, quote, actor, price_cents=None, discount_percent=None, pl
         quote.quoted_discount_percent = discount_percent
         quote.state = QuoteState.QUOTED
         quote.handled_by = actor.user
+        if quote.number is None:
+            quote.number = series_next_number(QUOTE_SERIES)[1]
+        # Valid 30 days from the day it is priced (again): the customer reads the date.
+        quote.expires_on = timezone.localdate() + timedelta(days=QUOTE_VALID_DAYS)
         quote.save()
         _audit(quote, actor, "quote.quoted", f"Quote {quote.pk} priced", before=before)
         notices.email_after_commit(
@@ -143,6 +150,11 @@ def quote_accept(*, quote, actor, terms_seen: str | None = None):
         quote = _locked(quote)
         if quote.state != QuoteState.QUOTED:
             raise ServiceError("Only a quote with a price can be accepted.")
+        if quote.is_expired():
+            raise ServiceError(
+                f"Quote {quote.display_number} expired on {quote.expires_on:%-d %B %Y}: ask us to "
+                "renew it (reply to its email, or request a new quote)."
+            )
         if terms_seen is not None and terms_seen != quote_terms_seen(quote):
             raise ServiceError(
                 "Our team changed this quote since you saw it: read the new terms and accept "
@@ -153,6 +165,26 @@ def quote_accept(*, quote, actor, terms_seen: str | None = None):
         quote.save(update_fields=["state", "updated_at"])
         _audit(quote, actor, "quote.accepted", f"Quote {quote.pk} accepted", before=before)
     return quote
+
+
+# What a customer's acceptance sets up by itself: the order and its invoice (a plan, an add-on)
+# or the discount. Premier and Signature wait for staff, who assign the success manager.
+SELF_SERVE_TOPICS = {QuoteTopic.PLAN, *ADDON_TOPICS, QuoteTopic.NONPROFIT}
+
+
+def quote_accept_by_customer(*, quote, actor, terms_seen):
+    """The customer's "Accept this quote": accepted on the terms they read, then, for what needs
+    no staff work, fulfilled at once (the order and its invoice). Returns (quote, order or None,
+    why it waits for staff or ""). A fulfilment refused (say, the subscription changed since it
+    was quoted) leaves the quote accepted for staff, and says so."""
+    quote = quote_accept(quote=quote, actor=actor, terms_seen=terms_seen)
+    if quote.topic not in SELF_SERVE_TOPICS:
+        return quote, None, ""
+    try:
+        order = quote_fulfil(quote=quote, actor=actor)
+    except ServiceError as error:
+        return Quote.objects.get(pk=quote.pk), None, str(error)
+    return Quote.objects.get(pk=quote.pk), order, ""
 
 
 def quote_decline(*, quote, actor):
@@ -195,7 +227,8 @@ def quote_fulfil(*, quote, actor, today=None):
             order = _support_quote_order(quote=quote, actor=actor, today=today)
             quote_accepted.send(sender=Quote, account=quote.account, quote=quote, actor=actor)
         quote.state = QuoteState.FULFILLED
-        quote.handled_by = actor.user
+        if actor.user is not None and actor.user.is_staff:
+            quote.handled_by = actor.user  # a customer's self-served acceptance keeps staff's name
         quote.save(update_fields=["state", "handled_by", "updated_at"])
         _audit(
             quote, actor, "quote.fulfilled",
@@ -210,7 +243,7 @@ def _quote_order_fulfil(*, quote, actor, today):
         .get(account=quote.account)
     )
     before = subscription_snapshot(subscription)
-    discount = _quote_discount(quote)
+    discount, rules = _quote_discounts(quote, today=today)
     term = pricing.term_for(subscription, today=today)
     reference = f"quote {quote.pk}"
 
@@ -227,7 +260,7 @@ def _quote_order_fulfil(*, quote, actor, today):
             keep_addons=tuple(pricing.subscription_addon_prices(subscription)), reference=reference,
         )
         lines = pricing.price_lines(subscription=subscription, change=change, term=term,
-                                    discount_percent=discount)
+                                    discount_percent=discount, discounts=rules)
         subscriptions.subscription_apply_quote(
             subscription=subscription, plan=plan, licenses=licenses,
             new_term=(term.start, term.end) if term.new else None,
@@ -243,7 +276,7 @@ def _quote_order_fulfil(*, quote, actor, today):
             new_addons=(pricing.addon_price(addon, quoted_unit_cents=quote.quoted_price_cents),),
         )
         lines = pricing.price_lines(subscription=subscription, change=change, term=term,
-                                    discount_percent=discount)
+                                    discount_percent=discount, discounts=rules)
         subscriptions.subscription_apply_quote(subscription=subscription, addon=addon,
                                                addon_unit_price_cents=quote.quoted_price_cents)
     lines = pricing.order_lines(lines)
@@ -262,10 +295,18 @@ def _quote_order_fulfil(*, quote, actor, today):
 
 
 def _quote_discount(quote):
-    """The discount a quote's lines record: the quote's own, else the account's."""
+    """The discount of a line sold for the term (support): the quote's own, else the account's."""
     if quote.quoted_discount_percent is not None:
         return quote.quoted_discount_percent
     return profiles.discount_percent_for(account=quote.account)
+
+
+def _quote_discounts(quote, *, today):
+    """(percent, rules) a quote's lines are priced with: the quote's own discount replaces the
+    account's; without one, every discount of the account in effect today applies."""
+    if quote.quoted_discount_percent is not None:
+        return quote.quoted_discount_percent, ()
+    return 0, discount_rules_for(account=quote.account_id, day=today)
 
 
 def _order_from_quote(*, quote, lines, actor):

@@ -12,6 +12,7 @@ from accounts.services import ServiceError, audit_record
 from billing import pricing
 from billing.changes import _change_snapshot
 from billing.collection import invoice_collection_start
+from billing.discounts import discount_rules_for
 from billing.emails import format_day
 from billing.invoices import invoice_issue_for_order
 from billing.models import (
@@ -29,7 +30,6 @@ from billing.models import (
     SubscriptionState,
 )
 from billing.notices import _notice_send_once
-from billing.profiles import discount_percent_for
 from billing.services import subscription_snapshot
 from billing.subscriptions import (
     license_ledger_record,
@@ -106,12 +106,12 @@ def invoices_mark_past_due(*, actor, now=None):
 # --- 6. renewals --------------------------------------------------------------------------------------
 
 
-def _renewal_lines(*, subscription, term_start, term_end, discount_percent):
+def _renewal_lines(*, subscription, term_start, term_end, rules):
     """The renewal's lines (``billing.pricing.price_lines``): the plan and each add-on for the
     whole new term at the yearly price, with the account's discount."""
     lines = pricing.price_lines(
         subscription=subscription, term=pricing.renewal_term(start=term_start, end=term_end),
-        discount_percent=discount_percent,
+        discount_percent=0, discounts=rules,
         change=pricing.Change(
             plan=subscription.plan, licenses=subscription.licenses,
             keep_addons=tuple(pricing.subscription_addon_prices(subscription)),
@@ -171,7 +171,7 @@ def subscription_renew(*, subscription, actor, today=None):
 
         lines = _renewal_lines(
             subscription=subscription, term_start=term_start, term_end=term_end,
-            discount_percent=discount_percent_for(account=subscription.account),
+            rules=discount_rules_for(account=subscription.account_id, day=term_start),
         )
         order = Order.objects.create(
             account=subscription.account, kind=OrderKind.RENEWAL, state=OrderState.INVOICED,

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from functools import cached_property
 
 from billing.models import (
     Cart,
@@ -28,7 +29,7 @@ def legacy_plans():
 
 def open_cart(*, account):
     """The account's cart not yet paid (none, or its last attempt declined), if any."""
-    return Cart.objects.filter(account=account, is_open=True).select_related("plan").first()
+    return Cart.objects.filter(account=account, is_open=True).select_related("plan", "coupon").first()
 
 
 def invoices_for(*, account):
@@ -97,50 +98,63 @@ ACTIVCONNECT_CODE = "activconnect"
 DATA_HISTORY_CODE = "data_history"
 
 
-@dataclass(frozen=True)
 class Entitlements:
     """What the account's subscription gives it now. Licensing, support, staff (and the API
-    apps) ask this instead of testing subscription states and add-on codes themselves."""
+    apps) ask this instead of testing subscription states and add-on codes themselves. The
+    add-on answers read the subscription's add-ons only when asked (one query, or none when
+    they were prefetched or joined)."""
 
-    has_subscription: bool
-    trial: bool  # on its trial
-    paid: bool  # on a paid plan, past its trial (merging users, co-termed purchases)
-    on_term: bool  # a paid annual term is running
-    ended: bool
-    screen_details: bool  # the Screen Details add-on is held (bought, or sold on a quote)
-    activconnect: bool
-    data_history_units: int  # Data History add-on rows (each extends the window)
+    def __init__(self, *, has_subscription, state="", plan_is_paid=False, term_end=None, codes=None):
+        self.has_subscription = has_subscription
+        self.trial = state == SubscriptionState.TRIALING  # on its trial
+        self.ended = state == SubscriptionState.ENDED
+        # On a paid plan, past its trial (merging users, co-termed purchases).
+        self.paid = bool(plan_is_paid) and not self.trial and not self.ended
+        self.on_term = self.paid and term_end is not None  # a paid annual term is running
+        self._codes = codes
+
+    @cached_property
+    def addon_codes(self) -> list:
+        return list(self._codes() if callable(self._codes) else (self._codes or []))
 
     @property
-    def paid_or_trial(self):
+    def screen_details(self) -> bool:
+        return SCREEN_DETAILS_CODE in self.addon_codes
+
+    @property
+    def activconnect(self) -> bool:
+        return ACTIVCONNECT_CODE in self.addon_codes
+
+    @property
+    def data_history_units(self) -> int:
+        return self.addon_codes.count(DATA_HISTORY_CODE)
+
+    @property
+    def paid_or_trial(self) -> bool:
         """Support's Digital plan, and the grace period, come with these (PRODUCT.md)."""
         return (self.paid or self.trial) and not self.ended
 
+    def _key(self):
+        return (self.has_subscription, self.trial, self.ended, self.paid, self.on_term, sorted(self.addon_codes))
 
-NO_ENTITLEMENTS = Entitlements(
-    has_subscription=False, trial=False, paid=False, on_term=False, ended=False,
-    screen_details=False, activconnect=False, data_history_units=0,
-)
+    def __eq__(self, other):
+        return isinstance(other, Entitlements) and self._key() == other._key()
+
+    __hash__ = None
 
 
-def _entitlements(*, state, plan_is_paid, term_end, codes) -> Entitlements:
-    trial = state == SubscriptionState.TRIALING
-    ended = state == SubscriptionState.ENDED
-    paid = plan_is_paid and not trial and not ended
-    return Entitlements(
-        has_subscription=True, trial=trial, paid=paid, ended=ended, on_term=paid and term_end is not None,
-        screen_details=SCREEN_DETAILS_CODE in codes, activconnect=ACTIVCONNECT_CODE in codes,
-        data_history_units=codes.count(DATA_HISTORY_CODE),
-    )
+NO_ENTITLEMENTS = Entitlements(has_subscription=False)
 
 
 def entitlements(*, subscription) -> Entitlements:
-    """From a subscription (its plan loaded; its add-ons prefetched, else one query)."""
+    """From a subscription with its plan loaded (its add-ons read when asked)."""
     if subscription is None:
         return NO_ENTITLEMENTS
-    codes = [row.addon.code for row in subscription.addons.all()] if subscription.pk else []
-    return _entitlements(state=subscription.state, plan_is_paid=subscription.plan.is_paid,
-                         term_end=subscription.term_end, codes=codes)
+    return Entitlements(
+        has_subscription=True, state=subscription.state, plan_is_paid=subscription.plan.is_paid,
+        term_end=subscription.term_end,
+        codes=lambda: [row.addon.code for row in subscription.addons.all()] if subscription.pk else [],
+    )
 
 
 def entitlements_for(*, account) -> Entitlements:
@@ -153,5 +167,5 @@ def entitlements_for(*, account) -> Entitlements:
     if not rows:
         return NO_ENTITLEMENTS
     state, plan_is_paid, term_end, _ = rows[0]
-    return _entitlements(state=state, plan_is_paid=plan_is_paid, term_end=term_end,
-                         codes=[code for *_, code in rows if code])
+    return Entitlements(has_subscription=True, state=state, plan_is_paid=plan_is_paid, term_end=term_end,
+                        codes=[code for *_, code in rows if code])

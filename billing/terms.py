@@ -28,3 +28,6 @@ RENEWAL_NOTICE_DAYS = 30
 INVOICE_DUE_DAYS = NET_DAYS
 # The states a paid subscription renews from (its ``state`` values).
 RENEWING_STATES = ["active", "past_due", "cancelled"]
+# Issue 14: a quote is valid 30 days from the day staff price it (renewed when they re-price it).
+QUOTE_VALID_DAYS = 30
+QUOTE_SERIES = "QT"

@@ -26,6 +26,7 @@ urlpatterns = [
     path("billing/quotes/new/", lifecycle_views.quote_new, name="billing_quote_new"),
     path("billing/quotes/<int:pk>/", lifecycle_views.quote_detail, name="billing_quote"),
     path("billing/quotes/<int:pk>/accept/", lifecycle_views.quote_accept, name="billing_quote_accept"),
+    path("billing/quotes/<int:pk>/pdf/", lifecycle_views.quote_pdf, name="billing_quote_pdf"),
     path("billing/quotes/<int:pk>/decline/", lifecycle_views.quote_decline,
          name="billing_quote_decline"),
 ]

@@ -30,10 +30,12 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     profile = BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account)
     if cart is not None:
         try:
+            rules, renewal_rules = carts.cart_discounts(subscription=subscription,
+                                                        profile=profile if profile.pk else None)
             quote = carts.cart_quote(
                 subscription=subscription, plan=cart.plan, licenses=cart.licenses,
-                screen_details=cart.screen_details,
-                discount_percent=profile.discount_percent,
+                screen_details=cart.screen_details, discount_percent=0, rules=rules,
+                renewal_rules=renewal_rules, coupon=cart.coupon,
                 current_addons=current_addons,
                 screen_details_addon=next((a for a in addons if a.code == carts.SCREEN_DETAILS), None),
                 tax=tax_rule_for(account=account), credit_cents=credit_balance_cents(account=account),
@@ -48,6 +50,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
                          max(subscription.licenses, selectors.catalogue_terms().min_licenses) if new_term
                          else subscription.licenses),
             "addons": [carts.SCREEN_DETAILS] if cart and cart.screen_details else [],
+            "coupon": cart.coupon.code if cart and cart.coupon_id else "",
         }
         cart_form = CartForm(initial=initial, subscription=subscription, plans=plans,
                              addons=addons, new_term=new_term)
@@ -96,6 +99,7 @@ def cart(request):
                 plan_code=form.cleaned_data["plan"] or None,
                 licenses=form.cleaned_data["licenses"],
                 addon_codes=form.cleaned_data["addons"], actor=actor,
+                coupon_code=form.cleaned_data["coupon"],
             )
         except ServiceError as error:
             form.add_error(None, str(error))

@@ -21,6 +21,9 @@ ROLES = {
         "billing.view_quote", "billing.change_quote",
         "billing.view_billingprofile", "billing.view_order", "billing.view_orderline",
         "staff.set_discount", "staff.grant_staff_addon", "staff.activate_support_plan",
+        "billing.view_discount", "billing.add_discount", "billing.change_discount",
+        "billing.view_coupon", "billing.add_coupon", "billing.change_coupon",
+        "billing.change_billingprofile",
         "staff.end_trial", "support.view_*",
     ],
     "Billing": SEE_ACCOUNTS + [
@@ -29,6 +32,7 @@ ROLES = {
         "billing.view_quote", "billing.mark_paid_invoice", "billing.void_invoice",
         "billing.credit_invoice", "billing.view_refund", "billing.view_accountcredit",
         "billing.view_taxrate", "billing.add_taxrate", "billing.change_taxrate",
+        "billing.view_discount", "billing.view_coupon",
         "staff.set_invoice_eligible", "staff.end_trial",
     ],
     "Support": SEE_ACCOUNTS + [

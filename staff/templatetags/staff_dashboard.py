@@ -3,6 +3,7 @@ from datetime import timedelta
 from django import template
 from django.utils import timezone
 
+from billing.discounts import discounts_due_for_review
 from billing.models import Quote, QuoteState
 from staff.charts import line_chart_svg
 from staff.models import DailyMetrics
@@ -36,6 +37,7 @@ def staff_dashboard(context):
         "open_quotes": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).select_related("account")[:10],
         "open_quote_count": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).count(),
         "cases_due_soon": cases_due_soon(hours=24),
+        "discount_reviews_due": discounts_due_for_review().count(),
         "arr_chart": line_chart_svg(
             labels=labels, series=[("ARR ($)", [m.arr_cents / 100 for m in history])], title="ARR over time"
         ) if history else None,

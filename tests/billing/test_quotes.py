@@ -86,7 +86,8 @@ def test_the_customer_accepts_a_priced_quote_and_was_emailed_it(
     page = admin_client.get(f"/billing/quotes/{quote.pk}/")
     assert "$24.00" in page.text and "Accept this quote" in page.text
     admin_client.post(f"/billing/quotes/{quote.pk}/accept/")
-    assert Quote.objects.get(pk=quote.pk).state == "accepted"
+    # Issue 14: a Data History quote needs no staff work: accepting it fulfils it (order, invoice).
+    assert Quote.objects.get(pk=quote.pk).state == "fulfilled"
 
 
 def test_the_quote_list_uses_a_fixed_number_of_queries(admin_client, staff, django_assert_max_num_queries):

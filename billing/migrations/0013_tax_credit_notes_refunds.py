@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0007_billing_contacts'),
-        ('billing', '0010_invoice_documents_billing_details'),
+        ('billing', '0012_discounts_coupons'),
     ]
 
     operations = [
