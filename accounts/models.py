@@ -270,3 +270,24 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} ({self.state})"
+
+
+class BillingContact(models.Model):
+    """An email address that receives the account's money emails (invoices, receipts, dunning,
+    renewals) beside its Admins and Billing members: at most 5 per account (issue 14), edited by
+    an Admin on the Billing details page (``accounts.services.billing_contacts_set``)."""
+
+    MAX_PER_ACCOUNT = 5
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="billing_contacts")
+    email = models.EmailField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "account", name="one_billing_contact_per_email"),
+        ]
+
+    def __str__(self):
+        return self.email

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +16,16 @@ from accounts.hooks import account_created
 from accounts.lookalike import lookalike_reason
 from accounts.mail import email_queue
 from accounts.middleware import request_address
-from accounts.models import Account, AuditEntry, Invitation, Membership, Role, SignupRequest, User
+from accounts.models import (
+    Account,
+    AuditEntry,
+    BillingContact,
+    Invitation,
+    Membership,
+    Role,
+    SignupRequest,
+    User,
+)
 
 INVITATION_DAYS = 7
 # A sign-up confirmation link works for 2 days: long enough for a mailbox that is slow, short
@@ -343,3 +354,46 @@ def account_set_time_zone(*, account: Account, time_zone: str, actor: Actor) -> 
             before={"time_zone": before}, after={"time_zone": time_zone},
         )
     return account
+
+
+def billing_contacts_clean(emails) -> list[str]:
+    """The billing contacts as typed (a list, or one string of addresses separated by commas,
+    spaces or lines), checked and normalised: lower case, each once, at most 5, sorted."""
+    if isinstance(emails, str):
+        emails = emails.replace(",", " ").replace(";", " ").split()
+    found = []
+    for email in emails:
+        email = email.strip().lower()
+        if not email:
+            continue
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ServiceError(f"{email[:100]} is not an email address.") from None
+        if email not in found:
+            found.append(email)
+    if len(found) > BillingContact.MAX_PER_ACCOUNT:
+        raise ServiceError(f"At most {BillingContact.MAX_PER_ACCOUNT} billing contacts "
+                           f"(you gave {len(found)}).")
+    return sorted(found)
+
+
+def billing_contacts_set(*, account, actor, emails) -> list[str]:
+    """Replaces the account's billing contacts (issue 14), audited when they change. Call inside
+    the caller's transaction or alone."""
+    emails = billing_contacts_clean(emails)
+    with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=account.pk).first()  # one editor at a time
+        before = list(BillingContact.objects.filter(account=account).values_list("email", flat=True))
+        if before == emails:
+            return emails
+        BillingContact.objects.filter(account=account).exclude(email__in=emails).delete()
+        BillingContact.objects.bulk_create(
+            [BillingContact(account=account, email=email) for email in emails if email not in before]
+        )
+        audit_record(
+            account=account, actor=actor, kind="billing.contacts_updated",
+            summary=f"Billing contacts of {account.name}: {', '.join(emails) or 'none'}",
+            before={"contacts": before}, after={"contacts": emails},
+        )
+    return emails

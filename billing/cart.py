@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import discounts, payments, pricing, selectors
+from billing import credits, discounts, payments, pricing, selectors
 from billing.models import (
     AddOn,
     BillingProfile,
@@ -30,6 +30,7 @@ from billing.models import (
 )
 from billing.selectors import has_past_due_invoice
 from billing.services import plan_for_purchase
+from billing.tax import TAX_FIELDS, TaxRule, tax_rule_for
 from billing.templatetags.money import cents as format_cents
 
 SCREEN_DETAILS = "screen_details"
@@ -61,10 +62,21 @@ class CartQuote:
     yearly_price_cents: int
     coupon: object = None
     renewal_discount_names: tuple = ()  # the discounts the new yearly price has, by name
+    tax: TaxRule = field(default_factory=TaxRule)
+    credit_available_cents: int = 0  # the account's credit balance (billing.credits)
+    subtotal_cents: int = field(init=False)
+    tax_cents: int = field(init=False)
+    credit_applied_cents: int = field(init=False)
     total_cents: int = field(init=False)
 
     def __post_init__(self):
-        self.total_cents = sum(line.amount_cents for line in self.lines)
+        # The lines (each rounded once), one tax line on their sum (rounded once), then the
+        # account's credit, consumed first, up to what is due (issue 14).
+        self.subtotal_cents = sum(line.amount_cents for line in self.lines)
+        self.tax_cents = self.tax.amount_cents(self.subtotal_cents)
+        due = self.subtotal_cents + self.tax_cents
+        self.credit_applied_cents = max(0, min(self.credit_available_cents, due))
+        self.total_cents = due - self.credit_applied_cents
 
     @property
     def is_upgrade(self):
@@ -85,7 +97,8 @@ def cart_fingerprint(quote):
     """What the Admin confirms: every priced line, the plan and the licenses after, the total.
     The checkout page carries it; a cart whose lines changed since (in a second tab, or by a
     second Admin), even to the same total, is refused (issue 10)."""
-    parts = [quote.plan.code, str(quote.licenses), str(quote.total_cents)]
+    parts = [quote.plan.code, str(quote.licenses), str(quote.total_cents), quote.tax.fingerprint(),
+             str(quote.tax_cents), str(quote.credit_applied_cents)]
     parts += [
         "|".join(map(str, (line.description, line.quantity, line.unit_price_cents, line.days,
                            line.term_days, f"{Decimal(line.discount_percent):.2f}", line.discount_label,
@@ -134,9 +147,10 @@ def cart_discounts(*, subscription, today=None, profile=discounts._UNSET):
 
 def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent, today=None,
                current_addons=None, screen_details_addon=None, rules=(), renewal_rules=None,
-               coupon=None):
+               coupon=None, tax=None, credit_cents=0):
     """Checks every rule of the cart and prices it (``billing.pricing.price_lines``), or raises
-    ServiceError saying why not.
+    ServiceError saying why not. ``tax``: the account's ``billing.tax.TaxRule`` (none: no tax
+    line); ``credit_cents``: its account credit balance, consumed first.
 
     ``plan``/``licenses`` None keep the current ones. ``current_addons``: the subscription's
     add-ons at their prices (``billing.pricing.AddOnPrice``), passed in when already loaded.
@@ -240,6 +254,7 @@ def cart_quote(*, subscription, plan, licenses, screen_details, discount_percent
         coupon=coupon,
         renewal_discount_names=tuple(f"{rule.name} {Decimal(rule.percent).normalize():f}% discount"
                                      for rule in renewal_rules),
+        tax=tax or TaxRule(), credit_available_cents=credit_cents,
     )
 
 
@@ -250,7 +265,8 @@ def cart_quote_for(*, cart, subscription=None, today=None):
     return cart_quote(
         subscription=subscription, plan=cart.plan, licenses=cart.licenses,
         screen_details=cart.screen_details, discount_percent=0, today=today, rules=rules,
-        renewal_rules=renewal_rules, coupon=cart.coupon,
+        renewal_rules=renewal_rules, coupon=cart.coupon, tax=tax_rule_for(account=cart.account_id),
+        credit_cents=credits.credit_balance_cents(account=cart.account_id),
     )
 
 
@@ -470,7 +486,9 @@ def _order_place(*, cart, quote, actor, idempotency_key):
     order.purchase = purchase_snapshot(quote)
     OrderLine.objects.bulk_create(pricing.order_lines(quote.lines, order=order))
     order.total_cents = quote.total_cents
-    order.save(update_fields=["total_cents", "purchase"])
+    quote.tax.copy_to(order, tax_cents=quote.tax_cents)
+    order.credit_applied_cents, order.taxed_at = quote.credit_applied_cents, timezone.now()
+    order.save(update_fields=["total_cents", "purchase", "credit_applied_cents", "taxed_at", *TAX_FIELDS])
     audit_record(
         account=order.account, actor=actor, kind="order.placed",
         summary=f"Order {order.pk} placed: {len(quote.lines)} lines",

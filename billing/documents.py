@@ -110,7 +110,7 @@ def document_context(document: InvoiceDocument) -> dict:
         "seller": document.seller, "buyer": document.buyer, "header": header,
         "is_credit_note": header.get("kind") == "credit_note", "lines": lines,
         "subtotal_cents": list_cents, "discount_cents": lines_cents - list_cents,
-        "total_cents": invoice.total_cents,
+        "total_cents": invoice.total_cents, "invoice": invoice,
     }
 
 

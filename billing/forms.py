@@ -2,6 +2,7 @@ import uuid
 
 from django import forms
 
+from accounts.services import ServiceError, billing_contacts_clean
 from billing.cart import PaymentMethod
 from billing.models import AddOn, BillingDetails, Plan
 from billing.tax_ids import TaxIdError, tax_id_normalise
@@ -73,7 +74,16 @@ def load_catalogue():
 
 
 class BillingDetailsForm(forms.ModelForm):
-    """The account's billing details, as its invoices will show them (from the next one on)."""
+    """The account's billing details, as its invoices will show them (from the next one on), and
+    its billing contacts (issue 14: up to 5 addresses that receive the money emails)."""
+
+    billing_contacts = forms.CharField(
+        label="Billing contacts", required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Up to 5 email addresses, one a line (accounts payable, your accountant): they "
+                  "receive invoices, receipts, payment reminders and renewal notices beside the "
+                  "Admins and Billing members.",
+    )
 
     class Meta:
         model = BillingDetails
@@ -88,4 +98,8 @@ class BillingDetailsForm(forms.ModelForm):
                 cleaned["tax_id"] = tax_id_normalise(country=str(country), tax_id=cleaned["tax_id"])
             except TaxIdError as error:
                 self.add_error("tax_id", str(error))
+        try:
+            cleaned["billing_contacts"] = billing_contacts_clean(cleaned.get("billing_contacts") or "")
+        except ServiceError as error:
+            self.add_error("billing_contacts", str(error))
         return cleaned

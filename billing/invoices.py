@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import ServiceError, audit_record
-from billing import documents, emails
+from billing import credits, documents, emails
 from billing.models import (
+    CreditSettlement,
     Invoice,
     InvoiceLine,
     InvoiceSeries,
@@ -25,6 +26,7 @@ from billing.models import (
     Subscription,
 )
 from billing.subscriptions import subscription_refresh_payment_state
+from billing.tax import TAX_FIELDS, tax_rule_for
 from billing.terms import NET_DAYS
 
 INVOICE_SERIES = "INV"
@@ -72,6 +74,15 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
             ).first()
             if term_invoice is not None:
                 raise ServiceError("This subscription term already has its invoice.")
+        decide_now = order.taxed_at is None and not paid
+        if decide_now:
+            # An order made elsewhere (a renewal, a quote): its tax is decided now, before any
+            # money is asked for, and copied onto the order too (issue 14). A paid order's tax
+            # was decided when it was priced (the cart) and is copied as it is.
+            rule = tax_rule_for(account=order.account_id)
+            rule.copy_to(order, tax_cents=rule.amount_cents(order.total_cents))
+            order.total_cents += order.tax_cents
+            order.taxed_at = now
         series, number = series_next_number(INVOICE_SERIES)
         try:
             with transaction.atomic():
@@ -83,11 +94,25 @@ def invoice_issue_for_order(*, order, actor, paid, due_days=NET_DAYS):
                     total_cents=order.total_cents, issued_at=now,
                     due_at=now if paid else now + timedelta(days=due_days),
                     paid_at=(order.paid_at or now) if paid else None,
+                    credit_applied_cents=order.credit_applied_cents,
+                    **{name: getattr(order, name) for name in TAX_FIELDS},
                 )
         except IntegrityError:
             # Lost a race for this renewal term. Raising out of this atomic block rolls back the
             # bumped counter with it (a savepoint when nested), so no number is skipped.
             raise ServiceError("This subscription term already has its invoice.") from None
+        if decide_now:
+            used = credits.credit_use(invoice=invoice, wanted_cents=invoice.total_cents, actor=actor)
+            if used:
+                order.credit_applied_cents = invoice.credit_applied_cents = used
+                order.total_cents = invoice.total_cents = invoice.total_cents - used
+                if invoice.total_cents == 0:  # all paid by the account's credit
+                    invoice.state, invoice.paid_at = InvoiceState.PAID, now
+                invoice.save(update_fields=["credit_applied_cents", "total_cents", "state", "paid_at"])
+            order.save(update_fields=["total_cents", "taxed_at", "credit_applied_cents", *TAX_FIELDS])
+        else:
+            credits.credit_use(invoice=invoice, wanted_cents=order.credit_applied_cents, actor=actor,
+                               priced=True)
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
                 invoice=invoice, description=line.description, quantity=line.quantity,
@@ -160,7 +185,10 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
         if invoice.credit_note_for_id is not None:
             raise ServiceError("A credit note cannot be voided.")
         if invoice.state == InvoiceState.VOID:
-            return Invoice.objects.get(credit_note_for=invoice)
+            return Invoice.objects.get(credit_note_for=invoice, credit_settlement=CreditSettlement.VOID)
+        if invoice.credit_notes.exists():
+            raise ServiceError("This invoice has partial credit notes: credit the rest of it instead "
+                               "of voiding it.")
         if invoice.number is None:
             raise ServiceError("A draft invoice has no number to void.")
         before = _snapshot(invoice)
@@ -171,7 +199,10 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
         credit_note = Invoice.objects.create(
             account_id=invoice.account_id, order_id=invoice.order_id, series=series, number=number,
             state=InvoiceState.PAID, credit_note_for=invoice, total_cents=-invoice.total_cents,
-            issued_at=now, due_at=now, paid_at=now,
+            issued_at=now, due_at=now, paid_at=now, credit_settlement=CreditSettlement.VOID,
+            credit_reason=reason[:300], tax_cents=-invoice.tax_cents,
+            credit_applied_cents=-invoice.credit_applied_cents,
+            **{name: getattr(invoice, name) for name in TAX_FIELDS if name != "tax_cents"},
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(
@@ -183,6 +214,10 @@ def invoice_void_with_credit_note(*, invoice, actor, reason=""):
             )
             for line in invoice.lines.all()
         )
+        if invoice.credit_applied_cents > 0:
+            # The account credit the invoice consumed goes back to the account's balance.
+            credits.credit_grant(credit_note=credit_note, amount_cents=invoice.credit_applied_cents,
+                                 actor=actor)
         documents.document_prepare(invoice=credit_note, credited=invoice)
         audit_record(
             account=invoice.account, actor=actor, kind="invoice.voided",

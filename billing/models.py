@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -266,7 +269,57 @@ class OrderState(models.TextChoices):
     FAILED = "failed", "Payment failed"
 
 
-class Order(models.Model):
+REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient"
+
+
+def tax_label(*, name, percent, country, reverse_charge) -> str:
+    """A tax line's wording: "VAT 19% (Germany)", "VAT: reverse charge (Germany)"."""
+    from django_countries import countries
+
+    where = f" ({countries.name(country) or country})" if country else ""
+    if reverse_charge:
+        return f"{name}: reverse charge{where}"
+    return f"{name} {Decimal(percent).normalize():f}%{where}"
+
+
+class TaxedTotals(models.Model):
+    """The totals below the lines of an order or invoice (issue 14), copied when it is priced and
+    never recomputed: ``total = subtotal (the lines) + tax - account credit applied``.
+    ``tax_name`` empty: no tax line (no rate for the billing country, or no billing details).
+    ``reverse_charge``: an EU business in another member state, tax 0 and the invoice says so."""
+
+    tax_name = models.CharField(max_length=40, blank=True)
+    tax_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    tax_country = models.CharField(max_length=2, blank=True)
+    tax_region = models.CharField(max_length=100, blank=True)
+    reverse_charge = models.BooleanField(default=False)
+    tax_cents = models.BigIntegerField(default=0, help_text="rounded once, on the lines' sum")
+    credit_applied_cents = models.BigIntegerField(
+        default=0, help_text="account credit consumed by this order or invoice (billing.credits)"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def subtotal_cents(self):
+        return self.total_cents - self.tax_cents + self.credit_applied_cents
+
+    @property
+    def has_tax_line(self):
+        return bool(self.tax_name)
+
+    @property
+    def tax_label(self):
+        return tax_label(name=self.tax_name, percent=self.tax_percent, country=self.tax_country,
+                         reverse_charge=self.reverse_charge)
+
+    @property
+    def tax_note(self):
+        return REVERSE_CHARGE_NOTE if self.reverse_charge else ""
+
+
+class Order(TaxedTotals):
     """A purchase. Its lines snapshot names, prices and discounts at the moment it was made."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
@@ -294,6 +347,9 @@ class Order(models.Model):
     # What the purchase sets when it is paid (plan, licenses, add-ons, a new term): written when
     # the order is placed, applied once when its payment succeeds (billing.payments).
     purchase = models.JSONField(default=dict, blank=True)
+    # When its tax (and account credit) was decided: the cart at placement, an order made
+    # elsewhere (renewal, quote) when its invoice is issued, before any money is asked for.
+    taxed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -469,15 +525,26 @@ class InvoiceSeries(models.Model):
         return self.code
 
 
-class Invoice(models.Model):
+class CreditSettlement(models.TextChoices):
+    """What a credit note gives back (issue 14, item 4)."""
+
+    VOID = "void", "Voids the invoice"
+    REFUND = "refund", "Refunded to the card"
+    ACCOUNT_CREDIT = "account_credit", "Kept as account credit"
+
+
+class Invoice(TaxedTotals):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
     series = models.ForeignKey(InvoiceSeries, on_delete=models.PROTECT, related_name="invoices")
     number = models.PositiveIntegerField(null=True, blank=True, help_text="assigned when finalised")
     state = models.CharField(max_length=10, choices=InvoiceState.choices, default=InvoiceState.DRAFT)
-    credit_note_for = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note"
+    # A credit note's invoice: one that voids it, or any number of partial ones (issue 14).
+    credit_note_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
+    credit_settlement = models.CharField(max_length=16, choices=CreditSettlement.choices, blank=True)
+    credit_reason = models.CharField(max_length=300, blank=True)
     # One invoice per subscription per term (renewals), enforced by the database.
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
@@ -498,6 +565,7 @@ class Invoice(models.Model):
         permissions = [
             ("mark_paid_invoice", "Can mark an invoice paid"),
             ("void_invoice", "Can void an invoice with a credit note"),
+            ("credit_invoice", "Can credit part of an invoice (refund or account credit)"),
         ]
         ordering = ["-created_at"]
         constraints = [
@@ -586,6 +654,10 @@ class BillingDetails(models.Model):
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # A credit note's line that credits one line of the invoice (each line is credited once).
+    credited_line = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credited_by"
+    )
     description = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
     unit_price_cents = models.BigIntegerField()
@@ -735,6 +807,103 @@ class LicenseLedger(models.Model):
 
     def __str__(self):
         return f"{self.get_event_display()}: {self.licenses}"
+
+
+class TaxRate(models.Model):
+    """A tax rate we charge (issue 14, item 3): per billing country, or per state or region of
+    it (``region``: its code as the billing details write it, "TX"; empty: the whole country).
+    Staff edit them in the admin; orders and invoices copy the rate they used."""
+
+    country = CountryField()
+    region = models.CharField(max_length=100, blank=True, help_text="a state's code (TX); empty: the whole country")
+    name = models.CharField(max_length=40, help_text='shown on the tax line: "VAT", "Sales tax"')
+    percent = models.DecimalField(
+        max_digits=5, decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country", "region"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "region"], name="one_tax_rate_per_place"),
+        ]
+
+    def __str__(self):
+        where = f"{self.country}-{self.region}" if self.region else str(self.country)
+        return f"{self.name} {self.percent}% ({where})"
+
+
+class AccountCreditKind(models.TextChoices):
+    GRANTED = "granted", "Credited by a credit note"
+    APPLIED = "applied", "Applied to an invoice"
+
+
+class AccountCredit(models.Model):
+    """The account's credit ledger, append-only (issue 14): a credit note kept as credit adds a
+    row, an invoice that consumes it subtracts one. The balance is the sum; every row is written
+    by ``billing.credits``. One grant per credit note, one use per invoice (the database)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credit_ledger")
+    kind = models.CharField(max_length=10, choices=AccountCreditKind.choices)
+    amount_cents = models.BigIntegerField(help_text="positive: granted; negative: applied")
+    credit_note = models.OneToOneField(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_granted"
+    )
+    invoice = models.OneToOneField(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_used"
+    )
+    actor_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="granted", amount_cents__gt=0, credit_note__isnull=False)
+                           | models.Q(kind="applied", amount_cents__lt=0, invoice__isnull=False)),
+                name="account_credit_row_is_a_grant_or_a_use",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.amount_cents} cents"
+
+
+class RefundState(models.TextChoices):
+    PENDING = "pending", "Sent to the gateway"
+    SUCCEEDED = "succeeded", "Refunded"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown (asked again)"
+
+
+class Refund(models.Model):
+    """Money given back to the card for a credit note (issue 14): committed with its key before
+    the gateway is called, so a retry repeats the same request (the key) and never refunds twice."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="refunds")
+    credit_note = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="refund")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    key = models.CharField(max_length=64, unique=True)
+    amount_cents = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
+    reference = models.CharField(max_length=100, blank=True, help_text="the gateway's id (re_...)")
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"refund {self.key} ({self.state})"
+
+
+class SandboxRefund(models.Model):
+    """The sandbox gateway's memory of its refunds (by key, as Stripe's idempotency keys)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    reference = models.CharField(max_length=40, unique=True)
+    charge_reference = models.CharField(max_length=40)
+    amount_cents = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 from billing.models_discounts import Coupon, CouponRedemption, Discount, DiscountScope  # noqa: E402, F401

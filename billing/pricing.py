@@ -315,3 +315,21 @@ def order_lines(lines, *, order=None) -> list:
         )
         for i, line in enumerate(lines)
     ]
+
+
+# --- tax (the rule of which rate applies: billing/tax.py) ----------------------------------------
+
+
+def tax_amount_cents(*, taxable_cents: int, percent) -> int:
+    """A tax line's amount: the taxable lines' sum (each line already rounded) x percent,
+    rounded once, half up (away from zero for a credit note's negative sum)."""
+    exact = Decimal(taxable_cents) * Decimal(percent) / HUNDRED
+    return int(exact.quantize(ONE_CENT, rounding=ROUND_HALF_UP))
+
+
+def tax_included_cents(*, gross_cents: int, percent) -> int:
+    """The tax inside an amount that includes it (a credit of "$100 back"): gross - net, where
+    net = gross / (1 + percent/100) rounded once; so net + tax == gross to the cent."""
+    net = (Decimal(gross_cents) * HUNDRED / (HUNDRED + Decimal(percent))).quantize(
+        ONE_CENT, rounding=ROUND_HALF_UP)
+    return gross_cents - int(net)

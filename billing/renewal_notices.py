@@ -2,8 +2,9 @@
 Billing members, with the amount that will be charged and the last days to change it.
 
 The amount is the renewal's own: the lines ``billing.renewals`` will bill (plan, licenses,
-add-ons, discount), priced for the next term with the scheduled change applied. No tax is
-charged by this project (docs/billing.md), so the email says so rather than showing a 0 line.
+add-ons, discount), priced for the next term with the scheduled change applied, plus the tax
+the account's billing details give today (``billing.tax.tax_rule_for``; the invoice decides it
+again when issued, so a change of address before then is what counts).
 """
 
 import copy
@@ -19,6 +20,7 @@ from billing.emails import format_day
 from billing.models import NoticeKind, Subscription
 from billing.notices import _notice_send_once, _notices_sent, trial_notices_send
 from billing.renewals import _renewal_lines
+from billing.tax import tax_rule_for
 from billing.templatetags.money import cents as dollars
 from billing.terms import RENEWAL_NOTICE_DAYS, RENEWING_STATES, TERM
 
@@ -72,7 +74,10 @@ def renewal_notices_send(*, now=None):
         change = getattr(subscription, "scheduled_change", None)
         cancel = bool(change and change.cancel_to_free)
         lines = [] if cancel else renewal_preview_lines(subscription=subscription, change=change)
-        total = sum(line.amount_cents for line in lines)
+        subtotal = sum(line.amount_cents for line in lines)
+        tax = tax_rule_for(account=subscription.account_id)
+        tax_cents = tax.amount_cents(subtotal)
+        total = subtotal + tax_cents
         renews_on = format_day(subscription.term_end)
         with transaction.atomic():
             sent += _notice_send_once(
@@ -85,6 +90,7 @@ def renewal_notices_send(*, now=None):
                 context={
                     "subscription": subscription, "change": change,
                     "renews_on": renews_on, "lines": lines, "total_cents": total,
+                    "subtotal_cents": subtotal, "tax": tax, "tax_cents": tax_cents,
                     "last_day": format_day(cancellation_last_day(subscription=subscription)),
                     "last_change_day": format_day(renewal_last_change_day(subscription=subscription)),
                     "can_still_cancel": today <= cancellation_last_day(subscription=subscription),

@@ -2,7 +2,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import ServiceError, audit_record
+from accounts.services import ServiceError, audit_record, billing_contacts_set
 from billing import subscriptions
 from billing.models import BillingDetails, Plan
 from billing.subscriptions import license_ledger_record, subscription_snapshot  # noqa: F401
@@ -54,9 +54,10 @@ BILLING_DETAILS_FIELDS = (
 )
 
 
-def billing_details_update(*, account, actor, **values):
+def billing_details_update(*, account, actor, contacts=None, **values):
     """The account's billing details (made on the first save), audited. Invoices issued from now
-    on carry them; issued ones keep the details of their day (billing/documents.py)."""
+    on carry them; issued ones keep the details of their day (billing/documents.py).
+    ``contacts``: the billing contacts' emails, saved in the same transaction (None keeps them)."""
     unknown = set(values) - set(BILLING_DETAILS_FIELDS)
     if unknown:
         raise ServiceError(f"Unknown billing details: {', '.join(sorted(unknown))}.")
@@ -75,6 +76,8 @@ def billing_details_update(*, account, actor, **values):
             setattr(details, name, value)
         details.full_clean()
         details.save()
+        if contacts is not None:
+            billing_contacts_set(account=account, actor=actor, emails=contacts)
         after = details.snapshot()
         audit_record(
             account=account, actor=actor, kind="billing.details_updated",

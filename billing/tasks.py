@@ -2,7 +2,15 @@
 Each is also a management command of the same name (billing/management/commands/)."""
 
 from accounts.actors import Actor
-from billing import collection, documents, reconciliation, renewal_notices, renewals, trials
+from billing import (
+    collection,
+    credit_notes,
+    documents,
+    reconciliation,
+    renewal_notices,
+    renewals,
+    trials,
+)
 
 
 def expire_trials():
@@ -22,7 +30,9 @@ def renew_subscriptions():
 
 
 def reconcile_payments():
-    return reconciliation.payments_reconcile(actor=Actor.job("reconcile_payments"))
+    actor = Actor.job("reconcile_payments")
+    settled = reconciliation.payments_reconcile(actor=actor)
+    return settled + credit_notes.refunds_retry(actor=actor)  # refunds whose answer was lost
 
 
 def collect_invoices():

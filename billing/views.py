@@ -5,13 +5,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
 from accounts.decorators import admin_required, billing_required
+from accounts.selectors import billing_contacts
 from accounts.services import ServiceError
 from billing import cart as carts
 from billing import documents, selectors
+from billing.credits import credit_balance_cents
 from billing.forms import KEEP_PLAN, BillingDetailsForm, CartForm, CheckoutForm, load_catalogue
 from billing.models import BillingDetails, BillingProfile, Cart, Invoice, Order, OrderState
 from billing.payment_views import card_context, payment_next
 from billing.services import BILLING_DETAILS_FIELDS, billing_details_update
+from billing.tax import tax_rule_for
 
 
 def _licenses_asked(request):
@@ -44,6 +47,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
                 renewal_rules=renewal_rules, coupon=cart.coupon,
                 current_addons=current_addons,
                 screen_details_addon=next((a for a in addons if a.code == carts.SCREEN_DETAILS), None),
+                tax=tax_rule_for(account=account), credit_cents=credit_balance_cents(account=account),
             )
         except ServiceError as error:
             quote_error = str(error)
@@ -191,6 +195,7 @@ def billing_details(request):
     details = BillingDetails.objects.filter(account=request.account).first()
     if request.method == "GET":
         initial = {} if details is not None else {"legal_name": request.account.name}
+        initial["billing_contacts"] = "\n".join(billing_contacts(account=request.account))
         form = BillingDetailsForm(instance=details, initial=initial)
         return render(request, "billing/details.html", {"form": form})
     form = BillingDetailsForm(request.POST, instance=details or BillingDetails(account=request.account))
@@ -198,6 +203,7 @@ def billing_details(request):
         try:
             billing_details_update(
                 account=request.account, actor=Actor.for_user(request.user),
+                contacts=form.cleaned_data["billing_contacts"],
                 **{name: form.cleaned_data[name] for name in BILLING_DETAILS_FIELDS},
             )
         except ServiceError as error:
@@ -220,6 +226,7 @@ def billing(request):
         "orders": selectors.orders_for(account=account)[:10],
         "profile": profile or BillingProfile(account=account),
         "details": details,
+        "credit_balance_cents": credit_balance_cents(account=account),
     })
 
 

@@ -345,6 +345,8 @@ SELLER = {
         "SELLER_ADDRESS", default="100 Example Plaza, Suite 400|Austin, TX 78701|United States"
     ).split("|"),
     "tax_id": env.str("SELLER_TAX_ID", default="EIN 12-3456789"),
+    # Where we sell from (ISO code): an EU business elsewhere is reverse-charged (billing/tax.py).
+    "country": env.str("SELLER_COUNTRY", default="US"),
     "email": env.str("SELLER_BILLING_EMAIL", default="billing@example.com"),
     "bank_name": env.str("SELLER_BANK_NAME", default="Example National Bank"),
     "bank_account_name": env.str("SELLER_BANK_ACCOUNT_NAME", default="Workforce Analytics Example Inc."),

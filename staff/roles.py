@@ -30,6 +30,8 @@ ROLES = {
         "billing.view_invoice", "billing.view_invoiceline", "billing.view_order",
         "billing.view_orderline", "billing.view_payment", "billing.view_billingprofile",
         "billing.view_quote", "billing.mark_paid_invoice", "billing.void_invoice",
+        "billing.credit_invoice", "billing.view_refund", "billing.view_accountcredit",
+        "billing.view_taxrate", "billing.add_taxrate", "billing.change_taxrate",
         "billing.view_discount", "billing.view_coupon",
         "staff.set_invoice_eligible", "staff.end_trial",
     ],

@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.actors import Actor
 from accounts.models import Account, Role
-from accounts.services import invitation_create
+from accounts.services import billing_contacts_set, invitation_create
 from billing.quotes import addon_grant_by_staff, quote_request
 from connect.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from connect.services import api_token_create
@@ -117,6 +117,7 @@ def account_b(db):
     event = WebhookEvent.objects.create(account=b, event_id="evt_zz-secret", type="invoice.paid",
                                         payload={"zz-secret": 1})
     WebhookDelivery.objects.create(endpoint=endpoint, event=event, last_error="zz-secret-error")
+    billing_contacts_set(account=b, actor=Actor.for_user(b_admin), emails=["ap@zebra-secret.example"])
     return b
 
 

@@ -9,6 +9,7 @@ A gateway has a ``name`` and these methods; none raises for a refused or failed 
         -> ChargeResult
     charge_lookup(*, key, reference) -> ChargeResult | None     None: nothing was charged
     charge_cancel(*, reference) -> None                         abandons an unauthenticated charge
+    refund(*, key, reference, amount_cents) -> RefundResult     gives back part of a charge
 
 ``key`` is the payment attempt's own key (``billing.models.Payment.key``), sent as the
 idempotency key and in the charge's metadata so that ``charge_lookup`` finds a charge whose
@@ -48,6 +49,17 @@ class ChargeResult:
     @property
     def succeeded(self):
         return self.state == ChargeState.SUCCEEDED
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """A refund's outcome. ``key`` (the Refund row's) is the idempotency key: the same key again
+    returns the first refund, never a second one. ``outcome_unknown``: the answer was lost."""
+
+    succeeded: bool
+    reference: str = ""
+    message: str = ""
+    outcome_unknown: bool = False
 
 
 @dataclass(frozen=True)

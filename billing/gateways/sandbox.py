@@ -9,9 +9,17 @@ outcome by the attempt's key instead of charging again.
 import uuid
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
-from billing.gateways import CardRefused, CardSetup, ChargeResult, ChargeState, SavedCard
-from billing.models import SandboxCard, SandboxCharge
+from billing.gateways import (
+    CardRefused,
+    CardSetup,
+    ChargeResult,
+    ChargeState,
+    RefundResult,
+    SavedCard,
+)
+from billing.models import SandboxCard, SandboxCharge, SandboxRefund
 
 SUCCESS_CARDS = {"4242424242424242": "visa", "5555555555554444": "mastercard"}
 DECLINED_CARDS = {
@@ -130,6 +138,29 @@ class SandboxGateway:
         SandboxCharge.objects.filter(reference=reference, state=ChargeState.REQUIRES_ACTION).update(
             state="canceled", message="The payment was cancelled before it was confirmed."
         )
+
+    def refund(self, *, key, reference, amount_cents):
+        """Part or all of a succeeded charge back, once per key (as Stripe's idempotency keys)."""
+        done = SandboxRefund.objects.filter(key=key).first()
+        if done is not None:
+            return RefundResult(True, done.reference)
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().filter(
+                reference=reference, state=ChargeState.SUCCEEDED).first()
+            if charge is None:
+                return RefundResult(False, "", "No such charge to refund.")
+            refunded = SandboxRefund.objects.filter(charge_reference=reference).aggregate(
+                total=Sum("amount_cents"))["total"] or 0
+            if amount_cents <= 0 or refunded + amount_cents > charge.amount_cents:
+                return RefundResult(False, "", "The refund is more than is left of the charge.")
+            row = SandboxRefund.objects.create(key=key, reference=f"sbx_re_{uuid.uuid4().hex[:12]}",
+                                               charge_reference=reference, amount_cents=amount_cents)
+        return RefundResult(True, row.reference)
+
+    @staticmethod
+    def refunds():
+        """What the tests count: (key, charge reference, amount) of every refund made."""
+        return [(r.key, r.charge_reference, r.amount_cents) for r in SandboxRefund.objects.order_by("pk")]
 
     def authenticate(self, *, reference, success):
         """The sandbox's stand-in for the bank's 3-D Secure page."""

@@ -10,7 +10,14 @@ localstripe.
 
 import stripe
 
-from billing.gateways import CardRefused, CardSetup, ChargeResult, ChargeState, SavedCard
+from billing.gateways import (
+    CardRefused,
+    CardSetup,
+    ChargeResult,
+    ChargeState,
+    RefundResult,
+    SavedCard,
+)
 
 # Stripe's decline codes, worded for the customer.
 DECLINE_MESSAGES = {
@@ -149,6 +156,33 @@ class StripeGateway:
             self.client.v1.payment_intents.cancel(reference)
         except stripe.StripeError:
             pass  # already charged or cancelled: the lookup that follows says which
+
+    def refund(self, *, key, reference, amount_cents):
+        """A Refund of the PaymentIntent ``reference``, with the Refund row's key as Stripe's
+        idempotency key: a retry after a lost answer returns the first refund. The refunds of the
+        PaymentIntent are asked first for one carrying the key (``metadata[refund]``), so a retry
+        after Stripe forgot the key (24 hours) or on a server that ignores keys is still once."""
+        try:
+            made = [
+                refund for refund in self.client.v1.refunds.list(
+                    params={"payment_intent": reference, "limit": 100}).data
+                if _plain(refund.metadata).get("refund") == key
+            ]
+            if made:
+                return RefundResult(True, made[0].id)
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": reference, "amount": int(amount_cents),
+                        "metadata": {"refund": key}},
+                options={"idempotency_key": key},
+            )
+        except (stripe.APIConnectionError, stripe.APIError) as error:
+            return RefundResult(False, "", f"{LOST_ANSWER} ({type(error).__name__})", outcome_unknown=True)
+        except stripe.StripeError as error:
+            return RefundResult(False, "", f"The payment service refused the refund: "
+                                           f"{error.user_message or getattr(error, 'code', '') or 'error'}.")
+        if getattr(refund, "status", "succeeded") in ("succeeded", "pending"):
+            return RefundResult(True, refund.id)
+        return RefundResult(False, refund.id, f"The refund {refund.status}.")
 
     @staticmethod
     def _result(intent):

@@ -20,3 +20,9 @@ def whole_cents(value):
     """Like ``cents`` but drops ".00" on whole amounts, for list prices: 1900 -> "$19"."""
     text = cents(value)
     return text[:-3] if text.endswith(".00") else text
+
+
+@register.filter
+def negate(value):
+    """-value (an amount taken off a total: "Account credit applied -$50.00")."""
+    return -int(value or 0)

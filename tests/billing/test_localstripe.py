@@ -241,3 +241,30 @@ def test_the_cart_page_loads_stripe_js_under_the_csp(stripe_on_localstripe, admi
     assert f'<script src="{stripe_on_localstripe}/js.stripe.com/v3/">' in page
     assert 'data-setup-secret="seti_' in page and 'name="card"' in page
     assert 'id="id_card"' not in page, "no card number field of ours with Stripe"
+
+
+def test_a_partial_credit_is_refunded_at_stripe_once(stripe_on_localstripe, paid_account):
+    """Issue 14: a credit note refunded to the card through the Stripe gateway, with its key as
+    Stripe's idempotency key: a second run asks with the same key and makes no second refund."""
+    import requests
+
+    from billing.credit_notes import invoice_credit, refund_run
+    from billing.models import CreditSettlement, Refund, RefundState
+
+    account, admin = paid_account
+    _saved_card(account, admin, stripe_on_localstripe, PLAIN)
+    cart = _cart(account, admin)
+    result = cart_checkout(account=account, cart_id=cart.pk, actor=Actor.for_user(admin), idempotency_key="k",
+                           use_card_on_file=True)
+    invoice = Invoice.objects.get(order=result.order, credit_note_for=None)
+    credit_note = invoice_credit(invoice=invoice, actor=Actor.system("tests"), reason="two seats too many",
+                                 amount_cents=45_600, settlement=CreditSettlement.REFUND)
+    refund = Refund.objects.get(credit_note=credit_note)
+    assert refund.state == RefundState.SUCCEEDED and refund.reference.startswith("re_")
+    Refund.objects.filter(pk=refund.pk).update(state=RefundState.UNKNOWN)  # as if the answer was lost
+    again = refund_run(refund=refund, actor=Actor.system("tests"))
+    assert again.state == RefundState.SUCCEEDED and again.reference == refund.reference
+    refunds = requests.get(f"{stripe_on_localstripe}/v1/refunds", timeout=5,
+                           params={"payment_intent": result.payment.reference},
+                           headers={"Authorization": "Bearer sk_test_localstripe"}).json()["data"]
+    assert [r["amount"] for r in refunds] == [45_600]

@@ -47,7 +47,9 @@ def test_renewal_coming_goes_out_60_and_35_days_before_with_the_amount(
     assert "Professional: 10 licenses for 12 months" in body
     assert "Screen Details" in body
     assert "discount 10" in body
-    assert "Total charged on 10 January 2027: $2,376.00 (no tax is added)" in body
+    # Issue 14 brought tax: without billing details the email says where it comes from.
+    assert "Total charged on 10 January 2027: $2,376.00" in body
+    assert "add your billing details (/billing/details/) to see it" in body
     assert "The last day to cancel to Free at this renewal is 11 December 2026" in body
     assert "schedule fewer licenses or a lower plan: until 9 January 2027" in body
     assert set(BillingNotice.objects.values_list("kind", flat=True)) == {
@@ -72,3 +74,16 @@ def test_a_late_job_sends_only_the_latest_renewal_notice(django_capture_on_commi
     paid_account_since(date(2026, 1, 10))
     assert run_on(datetime(2026, 12, 8, 5, tzinfo=UTC), django_capture_on_commit_callbacks) == 1
     assert BillingNotice.objects.get().kind == "renewal_coming_35"
+
+
+def test_the_renewal_email_adds_the_tax_of_the_billing_address(django_capture_on_commit_callbacks):
+    from tests.billing.test_documents import give_details
+
+    account, _ = paid_account_since(date(2026, 1, 10))
+    give_details(account, tax_id="")  # Berlin, no VAT id: German VAT 19 %
+    assert run_on(datetime(2026, 11, 11, 5, tzinfo=UTC), django_capture_on_commit_callbacks) == 1
+    body = mail.outbox[-1].body
+    # Professional $19 x 12 x 10 = $2,280.00; VAT 19 % = $433.20.
+    assert "Subtotal: $2,280.00" in body and "$433.20" in body
+    assert "Total charged on 10 January 2027: $2,713.20" in body
+    assert mail.outbox[-1].subject == "Your subscription renews on 10 January 2027: $2,713.20"
