@@ -6,8 +6,8 @@ import time_machine
 from django.utils import timezone
 
 from accounts.actors import Actor
-from billing.models import AddOn, Invoice, InvoiceSeries, InvoiceState, SubscriptionAddOn
-from tests.factories import make_account
+from billing.models import AddOn, InvoiceState, SubscriptionAddOn
+from tests.factories import InvoiceFactory, make_account
 
 JOB = Actor.job("tests")
 
@@ -31,11 +31,7 @@ def add_addon(subscription, code, unit_price_cents=None):
 
 
 def open_invoice(account, *, due_at, total_cents=10_000):
-    series, _ = InvoiceSeries.objects.get_or_create(code="INV")
-    return Invoice.objects.create(
-        account=account, series=series, state=InvoiceState.OPEN, total_cents=total_cents,
-        issued_at=due_at - timedelta(days=30), due_at=due_at,
-    )
+    return InvoiceFactory(account=account, state=InvoiceState.OPEN, total_cents=total_cents, due_at=due_at)
 
 
 def past_due_invoice(account):

@@ -51,7 +51,7 @@ from licensing.models import AccountLicensing, ActivityDay, ComplianceState, Usa
 from staff.models import DailyMetrics
 from support.models import SupportCase, SupportPlan
 from tests.billing.lifecycle_support import open_invoice
-from tests.factories import make_account
+from tests.factories import SupportCaseFactory, make_account
 from tests.helpers import requires_postgres
 from tests.licensing.activity_helpers import tracked_user
 
@@ -395,8 +395,8 @@ def test_flag_support_breaches_killed_mid_transaction():
     def build(world):
         plan = SupportPlan.objects.order_by("pk").first()
         for account in _accounts(world, plan="professional", licenses=10):
-            SupportCase.objects.create(account=account, plan=plan, subject="Agent offline", description="-",
-                                       first_response_due_at=timezone.now() - timedelta(hours=1))
+            SupportCaseFactory(account=account, plan=plan, subject="Agent offline",
+                               first_response_due_at=timezone.now() - timedelta(hours=1))
 
     def snapshot(world):
         return {

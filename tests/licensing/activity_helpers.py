@@ -4,22 +4,16 @@ import datetime as dt
 import itertools
 
 from billing.models import AddOn, SubscriptionAddOn
-from licensing.models import AccountLicensing, IdentityKind, TrackedUser
+from licensing.models import AccountLicensing, IdentityKind
+from tests.factories import TrackedUserFactory
 
 _n = itertools.count(1)
 
 
 def tracked_user(account, username=None, *, domain="CORP", alias=""):
     username = username or f"user{next(_n)}"
-    return TrackedUser.objects.create(
-        account=account,
-        identity_kind=IdentityKind.DOMAIN,
-        identity_scope=domain.casefold(),
-        identity_name=username.casefold(),
-        domain=domain,
-        username=username,
-        alias=alias,
-    )
+    return TrackedUserFactory(account=account, identity_kind=IdentityKind.DOMAIN, domain=domain,
+                              username=username, alias=alias)
 
 
 def add_addon(account, code, units=1):
