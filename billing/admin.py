@@ -21,6 +21,7 @@ from billing.models import (
     SubscriptionAddOn,
     TaxRate,
 )
+from billing.payments import payment_review_refund
 from billing.templatetags.money import cents as format_cents
 
 
@@ -108,14 +109,27 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
+def _review_refund(*, obj, actor, reason):
+    payment = payment_review_refund(order=obj, actor=actor, reason=reason)
+    return (f"Order {obj.pk}: {format_cents(payment.refunded_cents)} refunded to the card; the cart can be "
+            "paid again.")
+
+
+ORDER_ACTIONS = {
+    "review-refund": ObjectAction("Refund the charge under review", "billing.refund_review_payment",
+                                  ReasonForm, _review_refund),
+}
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_display = ["pk", "account", "kind", "state", "total_cents", "created_at", "paid_at"]
     list_filter = ["state", "kind"]
     list_select_related = ["account"]
     search_fields = ["account__name", "account__slug", "idempotency_key"]
     show_full_result_count = False
     inlines = [OrderLineInline, PaymentInline]
+    object_actions = ORDER_ACTIONS
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -118,6 +118,8 @@ def payment_in_doubt(*, cart):
         return None
     last = order.payments.order_by("-pk").first()
     frozen = (PaymentState.PENDING, PaymentState.UNKNOWN, PaymentState.REQUIRES_ACTION, PaymentState.REVIEW)
+    if last is not None and last.state == PaymentState.REVIEW and last.refunded_cents >= (last.charged_cents or 0):
+        return None  # staff refunded the charge of another amount: the cart is free again
     return last if last is not None and last.state in frozen else None
 
 

@@ -229,6 +229,7 @@ class Payment(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "created_at"])]
+        permissions = [("refund_review_payment", "Can refund a charge of another amount (under review)")]
         constraints = [
             # At most one attempt of an order whose money may still move.
             models.UniqueConstraint(

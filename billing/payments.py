@@ -350,3 +350,38 @@ def _email(account_id, *, subject, template, context):
 def _email_authentication_needed(payment):
     _email(payment.order.account_id, subject="Your bank asks you to confirm a payment",
            template="emails/billing/authentication_needed.txt", context={"payment": payment})
+
+
+def payment_review_refund(*, order, actor, reason):
+    """Staff answer a charge of another amount (an attempt in ``review``): the whole charge goes
+    back to the card through the gateway, once (its key names the attempt), the attempt records
+    it, and the cart is free to be paid again. Called with no transaction open: the gateway is."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why (what the customer was told).")
+    payment = order.payments.filter(state=PaymentState.REVIEW).order_by("-pk").first()
+    if payment is None:
+        raise ServiceError("This order has no charge under review.")
+    left = (payment.charged_cents or 0) - payment.refunded_cents
+    if left <= 0:
+        raise ServiceError("That charge is refunded already.")
+    result = get_gateway(payment.gateway).refund(
+        key=f"review-{payment.pk}", reference=payment.reference, amount_cents=left,
+    )
+    if not result.succeeded:
+        raise ServiceError(f"The payment service did not refund it ({result.message or 'no answer'}): "
+                           "nothing changed, try again.")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.refunded_cents < (payment.charged_cents or 0):
+            before = {"refunded_cents": payment.refunded_cents}
+            payment.refunded_cents = payment.charged_cents
+            payment.message = f"Refunded in full by our staff ({result.reference}): {reason}"[:300]
+            payment.save(update_fields=["refunded_cents", "message", "updated_at"])
+            audit_record(
+                account=order.account, actor=actor, kind="payment.review_refunded",
+                summary=f"Order {order.pk}: charge {payment.reference} of {format_cents(payment.charged_cents)} "
+                        f"refunded ({result.reference})",
+                before=before, after={"refunded_cents": payment.refunded_cents}, reason=reason,
+            )
+    return payment

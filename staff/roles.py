@@ -32,7 +32,7 @@ ROLES = {
         "billing.view_quote", "billing.mark_paid_invoice", "billing.void_invoice",
         "billing.credit_invoice", "billing.view_refund", "billing.view_accountcredit",
         "billing.view_taxrate", "billing.add_taxrate", "billing.change_taxrate",
-        "billing.view_discount", "billing.view_coupon",
+        "billing.view_discount", "billing.view_coupon", "billing.refund_review_payment",
         "staff.set_invoice_eligible", "staff.end_trial",
     ],
     "Support": SEE_ACCOUNTS + [

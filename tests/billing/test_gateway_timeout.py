@@ -259,3 +259,42 @@ def test_the_fingerprint_does_not_depend_on_how_the_discount_was_read(paid_accou
     before = cart_fingerprint(cart_quote_for(cart=cart))
     BillingProfile.objects.create(account=account)
     assert cart_fingerprint(cart_quote_for(cart=cart)) == before
+
+
+def test_staff_refund_a_charge_under_review_once_and_the_cart_can_be_paid_again(
+    client, paid_account, sandbox_gateway, settings,
+):
+    from django.contrib.auth.models import Group
+
+    from accounts.models import AuditEntry
+    from billing.models import SandboxCharge
+    from tests.factories import StaffFactory
+
+    account, admin = paid_account
+    actor, cart, first = _timed_out_cart(account, admin)
+    SandboxCharge.objects.update(amount_cents=first.payment.amount_cents + 100_000)
+    settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
+    reconciliation.payments_reconcile(actor=Actor.job("t"))
+    order = Order.objects.get()
+    url = f"/admin/billing/order/{order.pk}/act/review-refund/"
+
+    sales = StaffFactory()
+    sales.groups.add(Group.objects.get(name="Sales"))
+    client.force_login(sales)
+    assert client.post(url, {"reason": "x"}).status_code == 403
+    clerk = StaffFactory()
+    clerk.groups.add(Group.objects.get(name="Billing"))
+    client.force_login(clerk)
+    assert "Refund the charge under review" in client.get(f"/admin/billing/order/{order.pk}/change/").text
+    client.post(url, {"reason": "charged the wrong amount; customer told"})
+    client.post(url, {"reason": "clicked twice"})  # refused: refunded already
+
+    payment = Payment.objects.get(order=order)
+    assert payment.state == PaymentState.REVIEW and payment.refunded_cents == payment.charged_cents
+    assert SandboxGateway.refunds() == [(f"review-{payment.pk}", payment.reference, payment.charged_cents)]
+    assert AuditEntry.objects.filter(account=account, kind="payment.review_refunded").count() == 1
+    # The cart is no longer frozen: the customer pays it, once, at its own price.
+    paid = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="after-refund",
+                         card=GOOD_CARD)
+    assert paid.succeeded and paid.order.pk == order.pk
+    assert Invoice.objects.get(order=order).total_cents == first.payment.amount_cents
