@@ -38,12 +38,19 @@ def subscription_start_trial(*, account, actor):
         )
 
 
-def subscription_provision(*, account, plan_code, licenses, actor):
-    """Staff provisioning of a sales-assisted deal: the plan and licenses, a new annual term."""
+def subscription_provision(*, account, plan_code, licenses, actor, term_start=None):
+    """Staff provisioning of a sales-assisted deal: the plan and licenses, a new annual term
+    from today, or from ``term_start`` (a customer moved to us in the middle of a term it paid
+    elsewhere, or the demo): at most a year back, so that the term is still running."""
     plan = plan_for_purchase(plan_code=plan_code, licenses=licenses)
+    today = timezone.localdate()
+    if term_start is not None and not (today - TERM < term_start <= today):
+        raise ServiceError(
+            f"A term starts today or up to a year back and has not ended yet (asked for {term_start})."
+        )
     with transaction.atomic():
         return subscriptions.subscription_provision(
-            account=account, plan=plan, licenses=licenses, today=timezone.localdate(), term=TERM,
+            account=account, plan=plan, licenses=licenses, today=term_start or today, term=TERM,
             actor=actor,
         )
 

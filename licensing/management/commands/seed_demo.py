@@ -1,7 +1,10 @@
 """Idempotent demo data; the README lists these logins."""
 
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Account, Membership, Role, User
@@ -9,6 +12,10 @@ from accounts.services import account_create
 
 DEMO_PASSWORD = "demo-password"
 STAFF_EMAIL = "staff@example.com"
+
+# Acme's term started five months ago (a customer in the middle of its year), so that the cart
+# prorates as a newcomer to the demo expects; the others start today.
+ACME_TERM_STARTED_DAYS_AGO = 150
 
 # slug: (name, admin email, plan code or None for a trial, licenses)
 DEMO_ACCOUNTS = {
@@ -30,9 +37,12 @@ class Command(BaseCommand):
             for slug, (name, email, plan_code, licenses) in DEMO_ACCOUNTS.items():
                 account = Account.objects.filter(slug=slug).first()
                 if account is None:
+                    extra = {}
+                    if slug == "acme":
+                        extra["term_start"] = timezone.localdate() - timedelta(days=ACME_TERM_STARTED_DAYS_AGO)
                     account, admin = account_create(
                         name=name, slug=slug, admin_email=email, admin_password=DEMO_PASSWORD,
-                        actor=actor, plan_code=plan_code, licenses=licenses,
+                        actor=actor, plan_code=plan_code, licenses=licenses, **extra,
                     )
                 self.seed_account(account)
             acme = Account.objects.get(slug="acme")
@@ -79,10 +89,31 @@ def seed_tracked_users(account, count):
             first_seen_at=now - timedelta(days=60), last_log_record_at=now - timedelta(hours=n % 24 + (n % 45) * 24),
         ))
     TrackedUser.objects.bulk_create(users, ignore_conflicts=True, batch_size=1000)
+    seed_machines(account, first_seen=now - timedelta(days=60))
     licensing_row(account=account)
     used = TrackedUser.objects.filter(account=account, state=TrackedUserState.ACTIVE).count()
     AccountLicensing.objects.filter(account=account).update(used=used)
     compliance_evaluate(account=account, actor=Actor.system("seed_demo"))
+
+
+def seed_machines(account, *, first_seen):
+    """Each seeded user's laptop, linked as a check-in would link it (idempotent): the Agents page
+    and a user's machines are not empty in the demo."""
+    from licensing.models import Machine, TrackedUser, TrackedUserMachine
+
+    users = list(TrackedUser.objects.filter(account=account).only("pk", "username", "domain", "last_log_record_at"))
+    Machine.objects.bulk_create([
+        Machine(account=account, machine_id=f"{account.slug}-laptop-{u.username[4:]}",
+                hostname=f"{account.slug}-laptop-{u.username[4:]}", domain=u.domain,
+                first_seen_at=first_seen, last_seen_at=u.last_log_record_at or first_seen)
+        for u in users if u.username.startswith("user")
+    ], ignore_conflicts=True, batch_size=1000)
+    machines = dict(Machine.objects.filter(account=account).values_list("machine_id", "pk"))
+    TrackedUserMachine.objects.bulk_create([
+        TrackedUserMachine(tracked_user=u, machine_id=machines[f"{account.slug}-laptop-{u.username[4:]}"],
+                           last_seen_at=u.last_log_record_at or first_seen)
+        for u in users if f"{account.slug}-laptop-{u.username[4:]}" in machines
+    ], ignore_conflicts=True, batch_size=1000)
 
 
 def seed_usage_history(account, days=90):
@@ -98,6 +129,8 @@ def seed_usage_history(account, days=90):
     if row is None or subscription is None or not row.used:
         return
     today = today_utc()
+    # A trial's (or any new account's) history starts when its term did, not 90 days back.
+    days = min(days, max(1, (today - subscription.term_start).days)) if subscription.term_start else days
     UsageSnapshot.objects.bulk_create(
         [
             UsageSnapshot(
