@@ -33,6 +33,11 @@ def test_avatar_menu_cart_and_user_actions_without_a_mouse(browser_page, sandbox
     tab_to(page, "summary[aria-label='Account menu']")
     page.keyboard.press("Enter")
     assert page.locator("details.avatar-menu[open]").count() == 1
+    page.keyboard.press("Escape")  # closes it, the focus back on its button
+    assert page.locator("details.avatar-menu[open]").count() == 0
+    assert page.evaluate("document.activeElement.matches(\"summary[aria-label='Account menu']\")")
+    page.keyboard.press("Enter")
+    assert page.locator("details.avatar-menu[open]").count() == 1
     tab_to(page, ".avatar-menu a[href='/members/']", presses=10)
     page.keyboard.press("Enter")
     page.wait_for_url("**/members/")
