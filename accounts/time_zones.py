@@ -65,3 +65,10 @@ def when(value):
     from django.utils.formats import date_format
 
     return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def email_time(value, zone_name):
+    """A datetime as an email states it, in the reader's zone and naming it ("3 December 2026,
+    08:05 CST"): the account's zone for its Admins, Central time for support's hours."""
+    local = timezone.localtime(value, zone(zone_name or "UTC"))
+    return f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}"

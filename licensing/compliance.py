@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.mail import email_queue
-from accounts.models import AuditEntry
+from accounts.models import Account, AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
+from accounts.time_zones import email_time
 from billing.selectors import subscription_for
 from licensing import agent_cache
 from licensing.hooks import grace_periods_expired
@@ -211,6 +212,8 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             )], now=now)
         if grace_started:
             ends = row.grace_period_ends_at
+            # Read, not taken from ``account``: the agent path builds it with its few columns.
+            zone_name = Account.objects.filter(pk=account.pk).values_list("time_zone", flat=True).first()
             _email_admins_on_commit(
                 account_ids=[account.id],
                 subject=f"{account.name}: more users than licenses, grace period "
@@ -223,7 +226,7 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
                         if grace_continued
                         else f"access during a {plan.grace_period_days}-day grace period ending "
                     )
-                    + f"{ends:%Y-%m-%d %H:%M} UTC; after it, reports and exports are blocked until "
+                    + f"{email_time(ends, zone_name)}; after it, reports and exports are blocked until "
                     f"the account is trued up.\n\n" + _ways_out(licenses, row.used)
                 ),
             )
@@ -313,7 +316,7 @@ def grace_periods_expire(*, now=None):
             )
             todo = list(
                 rows.select_for_update(skip_locked=True).values_list(
-                    "account_id", "account__name", "grace_period_ends_at"
+                    "account_id", "account__name", "grace_period_ends_at", "account__time_zone"
                 )
             )
             if not todo:
@@ -328,7 +331,7 @@ def grace_periods_expire(*, now=None):
                 subject=f"Grace period ends in {days} day{'s' if days > 1 else ''}",
                 body_for=lambda account_id, days=days, info=info: (
                     f"{info[account_id][1]} tracks more users than it has licenses. Its grace "
-                    f"period ends {info[account_id][2]:%Y-%m-%d %H:%M} UTC (in {days} "
+                    f"period ends {email_time(info[account_id][2], info[account_id][3])} (in {days} "
                     f"day{'s' if days > 1 else ''}); after it, reports and exports are blocked "
                     f"until the account is trued up.\n\n"
                     f"Buy licenses: {settings.SITE_URL.rstrip('/')}/cart/\n"

@@ -8,7 +8,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.mail import email_queue_many
+from accounts.models import Account
 from accounts.selectors import admin_emails_by_account
+from accounts.time_zones import email_time
 from licensing.models import AccountLicensing
 
 # Issue 15: the storage warning is sent when the account passes 80 % of its plan's limit.
@@ -24,11 +26,12 @@ def access_blocked_notify(*, blocked, now=None):
     why it is blocked, used, licenses), ...]. One email per account and blocking moment (its key)."""
     now = now or timezone.now()
     emails = admin_emails_by_account(account_ids=[b[0] for b in blocked])
+    zones = dict(Account.objects.filter(pk__in=[b[0] for b in blocked]).values_list("pk", "time_zone"))
     site = _site()
     messages = []
     for account_id, name, why, used, licenses in blocked:
         body = (
-            f"Data access of {name} is blocked since {now:%Y-%m-%d %H:%M} UTC: {why}.\n\n"
+            f"Data access of {name} is blocked since {email_time(now, zones.get(account_id))}: {why}.\n\n"
             "Reports, exports and the read API are closed for every user of the account until it "
             "is back within its limits. Check-ins are still accepted: no activity is lost.\n\n"
             f"The account uses {used} users on {licenses} licenses. Ways out:\n"

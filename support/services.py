@@ -10,6 +10,7 @@ from accounts.mail import email_queue
 from accounts.models import Account
 from accounts.selectors import admin_emails
 from accounts.services import ServiceError, audit_record
+from accounts.time_zones import email_time
 from billing.models import QuoteState
 from billing.selectors import subscription_for
 from support.coverage import WEEKDAYS, response_due_at
@@ -35,6 +36,8 @@ from support.selectors import (
 )
 
 logger = logging.getLogger(__name__)
+
+SUPPORT_ZONE = "America/Chicago"  # support states its times in Central time, as the plans are written
 
 # PRODUCT.md: Premier and Signature are sold for a term; ours is 12 months (docs/support.md).
 TERM_MONTHS = 12
@@ -342,7 +345,7 @@ def case_open(*, account, user, subject, description, severity, channel, actor):
             body=(
                 f"{user.email} opened case #{case.pk} \"{subject}\" ({case.get_severity_display()}) "
                 f"for {account.name} on the {plan.name} support plan.\n\n"
-                f"Target for a first response by {case.first_response_due_at:%Y-%m-%d %H:%M} UTC "
+                f"Target for a first response by {email_time(case.first_response_due_at, SUPPORT_ZONE)} "
                 f"({plan.email_response_hours} hours, counted while email support is open: "
                 "weekdays 8:00-18:00 CT). We answer by email and on the case's page."
             ),
@@ -451,7 +454,7 @@ def support_breaches_flag(*, now=None):
             body = (
                 f"Case #{case.pk} \"{case.subject}\" of {case.account.name} ({case.plan.name}, "
                 f"{case.get_severity_display()}) was due a first response by "
-                f"{case.first_response_due_at:%Y-%m-%d %H:%M} UTC and has none.\n\n"
+                f"{email_time(case.first_response_due_at, SUPPORT_ZONE)} and has none.\n\n"
                 f"{site}/admin/support/supportcase/{case.pk}/change/"
             )
             email_queue(subject=subject, body=body, recipients=[to], key=f"case-breach-{case.pk}")

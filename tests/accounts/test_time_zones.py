@@ -69,3 +69,22 @@ def test_staff_admin_datetimes_are_formatted_in_central_time_with_the_zone(clien
         assert not RAW.search(page), RAW.search(page).group(0)
     assert "16 Dec 2026, 11:25 CST" in listing
     assert "16 Dec 2026, 11:25 CST" in change
+
+
+def test_emails_state_times_in_the_accounts_zone(client, django_capture_on_commit_callbacks):
+    """Issue 17: the grace email names the end in the zone an Admin chose, with the zone."""
+    import time_machine
+    from django.core import mail
+
+    from accounts.models import Account
+    from tests.factories import make_account
+    from tests.licensing.conftest import Agent, event
+
+    account, _ = make_account(plan="professional", licenses=5)
+    Account.objects.filter(pk=account.pk).update(time_zone="America/New_York")
+    account.refresh_from_db()
+    with time_machine.travel(datetime(2026, 12, 2, 17, 25, tzinfo=UTC), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        Agent(client, account).checkin(*(event(f"user{n}") for n in range(6)))
+    [email] = [m for m in mail.outbox if "grace period" in m.subject]
+    assert "16 December 2026, 12:25 EST" in email.body, email.body  # 14 days on, 17:25 UTC
