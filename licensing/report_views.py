@@ -2,11 +2,16 @@
 
 import csv
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import activity_required, member_required
+from accounts.actors import Actor
+from accounts.decorators import activity_required, admin_required, member_required
+from accounts.services import ServiceError
+from licensing import services
 from licensing.charts import usage_chart
 from licensing.compliance import compliance_state_at, licenses_of
 from licensing.forecast import storage_meter, usage_forecast
@@ -14,14 +19,16 @@ from licensing.reports import (
     EXPORT_COLUMNS,
     account_keeps_screen_details,
     account_shows_screen_details,
+    activity_range_summary,
     data_history_window,
     export_is_capped,
     export_rows,
     report_days,
     report_details,
+    today_utc,
     usage_history,
 )
-from licensing.reports_forms import ReportRangeForm
+from licensing.reports_forms import ActivityDeleteForm, ReportRangeForm
 from licensing.selectors import account_licensing, data_access_blocked
 
 REPORT_ROWS_PER_PAGE = 25
@@ -165,3 +172,35 @@ def reports_export(request):
     response["X-Export-Capped"] = "true" if capped else "false"
     response["X-Export-Row-Limit"] = str(limit)
     return response
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def activity_delete(request):
+    """Deleting activity by date range (issue 15): GET with the dates shows what will go,
+    POST with the box ticked deletes it. Open while data access is blocked: it is the way out
+    of a storage block. Only counts are shown, never the activity itself."""
+    account = request.account
+    posted = request.method == "POST"
+    data = request.POST if posted else (request.GET if request.GET else None)
+    form = ActivityDeleteForm(data, today=today_utc(), require_confirm=posted)
+    context = {"form": form, "storage_bytes": account_licensing(account=account).storage_bytes}
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        if posted:
+            try:
+                deleted = services.activity_delete_range(
+                    account=account, start=start, end=end, actor=Actor.for_user(request.user)
+                )
+            except ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, f"{deleted} activity rows from {start:%Y-%m-%d} to {end:%Y-%m-%d} deleted."
+                )
+                return redirect("reports")
+        else:
+            context.update(start=start, end=end,
+                           summary=activity_range_summary(account=account, start=start, end=end))
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "licensing/activity_delete.html", context, status=status)

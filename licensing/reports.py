@@ -15,6 +15,7 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import (
     Case,
     CharField,
+    Count,
     F,
     Func,
     IntegerField,
@@ -146,6 +147,16 @@ def storage_used_bytes(*, account):
         bytes=Sum(activity_row_bytes_expression())
     )["bytes"]
     return total or 0
+
+
+def activity_range_summary(*, account, start, end):
+    """What deleting the days ``start`` to ``end`` would remove: ``{"rows", "people", "bytes"}``
+    (people: tracked users with a row in the range), in one aggregate query."""
+    summary = ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end).aggregate(
+        rows=Count("pk"), people=Count("tracked_user_id", distinct=True),
+        bytes=Sum(activity_row_bytes_expression()),
+    )
+    return {**summary, "bytes": summary["bytes"] or 0}
 
 
 # --- the report --------------------------------------------------------------------------------

@@ -706,6 +706,34 @@ def tracked_user_delete(*, account, user_id, actor):
     return user
 
 
+@retry_on_conflict
+def activity_delete_range(*, account, start, end, actor):
+    """Deletes the account's activity of the days ``start`` to ``end`` (inclusive, UTC days),
+    set-based; storage is recomputed and compliance read again, so a storage block lifts once
+    the account is under its plan's limit (PRODUCT.md: "until data is deleted").
+
+    The users lock (exclusive) first: a check-in adding to a row of the range waits instead of
+    racing the delete (docs/security.md, lock order 1, 5, 6, 7). Returns the rows deleted.
+    """
+    if start > end:
+        raise ServiceError("The start date is after the end date.")
+    with transaction.atomic():
+        users_lock(account=account, exclusive=True)
+        before = licensing_row(account=account).storage_bytes
+        deleted, _ = ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end).delete()
+        activity.storage_recompute(account_ids=[account.pk])
+        after = licensing_row(account=account).storage_bytes
+        audit_record(
+            account=account, actor=actor, kind="activity.deleted",
+            summary=f"Activity from {start:%Y-%m-%d} to {end:%Y-%m-%d} deleted ({deleted} rows)",
+            before={"storage_bytes": before},
+            after={"storage_bytes": after, "rows_deleted": deleted,
+                   "start": start.isoformat(), "end": end.isoformat()},
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return deleted
+
+
 def merge_allowed(*, account):
     """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
     return entitlements_for(account=account).paid

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", report_views.dashboard, name="dashboard"),
     path("reports/", report_views.reports, name="reports"),
     path("reports/export.csv", report_views.reports_export, name="reports_export"),
+    path("reports/delete/", report_views.activity_delete, name="activity_delete"),
     # Agents and tracked users (docs/licensing.md).
     path("agents/", views_core.agents, name="agents"),
     path("agents/<int:key_id>/revoke/", views_core.agent_revoke, name="agent_revoke"),
