@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -23,6 +23,7 @@ from accounts.mail import email_queue
 from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
+from billing.models import SubscriptionAddOn
 from billing.selectors import subscription_for
 from licensing import agent_cache
 from licensing.hooks import grace_periods_expired
@@ -39,6 +40,29 @@ REMINDER_DAYS = (3, 1)
 
 # 30 days: PRODUCT.md, compliance ("one grace period per 30 days", counted from its start).
 GRACE_PERIOD_INTERVAL = timedelta(days=30)
+
+
+# Issue 15, our reading of "purchases the data history add-on" (PRODUCT.md, storage): each month
+# of history the add-on adds brings 3 GB, Free's allowance for its 30 days; one Data History unit
+# (12 months) adds 36 GB. Only to a plan that has a storage limit: no limit stays no limit.
+DATA_HISTORY_STORAGE_BYTES_PER_MONTH = 3 * 1024**3
+
+
+def storage_limit_bytes_for(*, plan, extra_history_months):
+    """The storage an account may keep: its plan's limit (None: no limit), plus what its Data
+    History add-on rows add (``extra_history_months``: their months summed)."""
+    if plan is None or plan.storage_limit_bytes is None:
+        return None
+    return plan.storage_limit_bytes + max(extra_history_months or 0, 0) * DATA_HISTORY_STORAGE_BYTES_PER_MONTH
+
+
+def history_extra_months_of(subscription):
+    """Months of history the subscription's add-ons add (one query; 0 without a subscription)."""
+    if subscription is None or subscription.pk is None:
+        return 0
+    return SubscriptionAddOn.objects.filter(subscription_id=subscription.pk).aggregate(
+        months=Sum("addon__extends_history_months")
+    )["months"] or 0
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,7 @@ def grace_period_for(*, last_started_at, last_ends_at, grace_days, now):
 
 
 def compliance_target(*, used, licenses, plan, storage_bytes, current_state, grace_period_ends_at, now,
-                      last_grace_started_at=None, last_grace_ends_at=None):
+                      last_grace_started_at=None, last_grace_ends_at=None, extra_history_months=0):
     """The compliance state PRODUCT.md gives an account.
 
     - over the plan's storage limit: blocked (whatever the users);
@@ -79,7 +103,8 @@ def compliance_target(*, used, licenses, plan, storage_bytes, current_state, gra
     - paid and over: grace until ``grace_period_ends_at``, blocked once it has passed; going
       over with no grace period running gets the one ``grace_period_for`` gives (one per 30 days).
     """
-    if plan is not None and plan.storage_limit_bytes is not None and storage_bytes > plan.storage_limit_bytes:
+    storage_limit = storage_limit_bytes_for(plan=plan, extra_history_months=extra_history_months)
+    if storage_limit is not None and storage_bytes > storage_limit:
         return Target(ComplianceState.BLOCKED, STORAGE_OVER_LIMIT)
     if used <= licenses:
         return Target(ComplianceState.OK)
@@ -154,6 +179,10 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             used=row.used, licenses=licenses, plan=plan, storage_bytes=row.storage_bytes,
             current_state=row.state, grace_period_ends_at=row.grace_period_ends_at, now=now,
             last_grace_started_at=row.last_grace_started_at, last_grace_ends_at=row.last_grace_ends_at,
+            # Only a plan with a storage limit needs the add-ons (a check-in's evaluation of a
+            # plan without one stays without the query).
+            extra_history_months=history_extra_months_of(subscription)
+            if plan is not None and plan.storage_limit_bytes is not None else 0,
         )
         if target.state == row.state and target.blocked_reason == row.blocked_reason:
             return row

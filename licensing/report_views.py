@@ -29,7 +29,7 @@ from licensing.reports import (
     usage_history,
 )
 from licensing.reports_forms import ActivityDeleteForm, ReportRangeForm
-from licensing.selectors import account_licensing, data_access_blocked
+from licensing.selectors import account_licensing, data_access_blocked, storage_limit
 
 REPORT_ROWS_PER_PAGE = 25
 EXPORT_CHUNK_ROWS = 2000
@@ -39,7 +39,6 @@ def dashboard(request):
     account = request.account
     window = data_history_window(account=account)
     history = usage_history(account=account, today=window.today)
-    plan = window.subscription.plan if window.subscription else None
     licenses = licenses_of(window.subscription)
     return render(
         request,
@@ -51,7 +50,7 @@ def dashboard(request):
             # Issue 15: the forecast and the storage meter.
             "forecast": usage_forecast(history, licenses=licenses, today=window.today),
             "storage": storage_meter(storage_bytes=account_licensing(account=account).storage_bytes,
-                                     limit_bytes=plan.storage_limit_bytes if plan else None),
+                                     limit_bytes=storage_limit(subscription=window.subscription)),
         },
     )
 
@@ -70,6 +69,7 @@ def _blocked_page(request):
             "reason": reason,
             "licensing": licensing,
             "plan": plan,
+            "storage_limit": storage_limit(subscription=window.subscription),
         },
         status=403,
     )
@@ -94,6 +94,7 @@ def reports(request):
         "history": window,
         "plan": plan,
         "storage_bytes": account_licensing(account=account).storage_bytes,
+        "storage_limit": storage_limit(subscription=window.subscription),
         "keeps_details": account_keeps_screen_details(account=account),
     }
     status = 200

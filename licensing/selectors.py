@@ -1,7 +1,13 @@
 from django.db.models import Count, F, Q
 
 from billing.selectors import subscription_for
-from licensing.compliance import compliance_state_at, compliance_view, licenses_of
+from licensing.compliance import (
+    compliance_state_at,
+    compliance_view,
+    history_extra_months_of,
+    licenses_of,
+    storage_limit_bytes_for,
+)
 from licensing.models import (
     AccountLicensing,
     ComplianceState,
@@ -77,3 +83,12 @@ def machines_count_for(users):
         TrackedUserMachine.objects.filter(tracked_user_id__in=ids)
         .values("tracked_user_id").annotate(n=Count("id")).values_list("tracked_user_id", "n")
     )
+
+
+def storage_limit(*, subscription):
+    """The storage the account may keep (None: no limit): the plan's limit plus what Data History
+    adds. One query, and only for a plan with a limit."""
+    plan = subscription.plan if subscription else None
+    if plan is None or plan.storage_limit_bytes is None:
+        return None
+    return storage_limit_bytes_for(plan=plan, extra_history_months=history_extra_months_of(subscription))
