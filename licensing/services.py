@@ -734,6 +734,30 @@ def activity_delete_range(*, account, start, end, actor):
     return deleted
 
 
+def machine_retire(*, account, machine_id, actor):
+    """Retires a machine of the account (issue 15): it leaves the Agents page's active list.
+    Its users keep their licenses (they may log in elsewhere; an Admin reclaims one by deleting
+    or merging the user on the Users page), its links and activity stay. A check-in after the
+    retirement lists it as active again (licensing.machines.retired_q)."""
+    with transaction.atomic():
+        # Lock order 4 (machines): a check-in touching it waits; nothing else is locked.
+        machine = Machine.objects.select_for_update().filter(account=account, pk=machine_id).first()
+        if machine is None:
+            raise ServiceError("That machine does not exist in this account.")
+        if machine.retired_at is not None and machine.last_seen_at <= machine.retired_at:
+            raise ServiceError(f"{machine.hostname} is already retired.")
+        machine.retired_at = timezone.now()
+        machine.save(update_fields=["retired_at"])
+        audit_record(
+            account=account, actor=actor, kind="machine.retired",
+            summary=f"Machine {machine.hostname} retired",
+            before={"hostname": machine.hostname, "machine_id": machine.machine_id,
+                    "last_seen_at": machine.last_seen_at.isoformat()},
+            after={"retired_at": machine.retired_at.isoformat()},
+        )
+    return machine
+
+
 def merge_allowed(*, account):
     """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
     return entitlements_for(account=account).paid

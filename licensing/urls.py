@@ -11,6 +11,7 @@ urlpatterns = [
     # Agents and tracked users (docs/licensing.md).
     path("agents/", views_core.agents, name="agents"),
     path("agents/<int:key_id>/revoke/", views_core.agent_revoke, name="agent_revoke"),
+    path("agents/machines/<int:machine_id>/retire/", views_core.machine_retire, name="machine_retire"),
     path("users/", views_core.users, name="users"),
     path("users/<int:user_id>/<slug:action>/", views_core.user_action, name="user_action"),
     # Deleting the account (issue 15, docs/account-life.md).
