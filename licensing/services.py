@@ -758,6 +758,52 @@ def machine_retire(*, account, machine_id, actor):
     return machine
 
 
+def _namesakes(*, account, identity_name):
+    """The active stand-alone users of one (folded) username, the most recently active first."""
+    users = list(
+        TrackedUser.objects.filter(
+            account=account, identity_kind=IdentityKind.MACHINE, state=TrackedUserState.ACTIVE,
+            identity_name=identity_name,
+        ).order_by(F("last_log_record_at").desc(nulls_last=True), "-pk").values_list("pk", flat=True)
+    )
+    if len(users) < 2:
+        raise ServiceError("No user of that name is seen on several stand-alone machines.")
+    return users
+
+
+@retry_on_conflict
+def namesakes_merge(*, account, identity_name, actor):
+    """The Eva and Bob case (issue 15): the stand-alone users of one username merge into the
+    most recently active of them, in one transaction, through ``tracked_user_merge`` (paid plans
+    only; its users lock and row locks, lock order 1 then 3). Returns the destination."""
+    if not merge_allowed(account=account):
+        raise ServiceError("Merging users is available on paid plans only.")
+    with transaction.atomic():
+        users_lock(account=account, exclusive=True)
+        destination_id, *sources = _namesakes(account=account, identity_name=identity_name)
+        for source_id in sources:
+            destination = tracked_user_merge(
+                account=account, source_id=source_id, destination_id=destination_id, actor=actor
+            )
+    return destination
+
+
+@retry_on_conflict
+def namesakes_alias(*, account, identity_name, alias, actor):
+    """Gives the stand-alone users of one username one alias (one person in the reports; the
+    license count does not change), through ``tracked_user_set_alias``, in one transaction."""
+    if not alias.strip():
+        raise ServiceError("Type the alias to give them.")
+    if len(alias.strip()) > 50:
+        raise ServiceError("An alias has 50 characters at most.")
+    with transaction.atomic():
+        users_lock(account=account, exclusive=True)
+        user_ids = sorted(_namesakes(account=account, identity_name=identity_name))
+        for user_id in user_ids:
+            tracked_user_set_alias(account=account, user_id=user_id, alias=alias, actor=actor)
+    return len(user_ids)
+
+
 def merge_allowed(*, account):
     """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
     return entitlements_for(account=account).paid

@@ -10,6 +10,7 @@ from accounts.decorators import admin_required
 from accounts.services import ServiceError
 from licensing import selectors, services
 from licensing.forms import AgentKeyForm, AliasForm, UsersFilterForm
+from licensing.identity import identity_fold
 from licensing.machines import MACHINES_SHOWN, machines_for, retired_machines_for
 from licensing.models import AgentKey, Machine, TrackedUser, TrackedUserState
 
@@ -109,6 +110,8 @@ def users(request):
     params.pop("page", None)
     context = {
         "rows": rows,
+        "namesakes": selectors.standalone_namesakes(account=request.account),
+        "merge_allowed": services.merge_allowed(account=request.account),
         "page_number": page_number,
         "has_next": has_next,
         "has_previous": page_number > 1,
@@ -119,6 +122,30 @@ def users(request):
         "states": TrackedUserState.choices,
     }
     return render(request, "licensing/users.html", context)
+
+
+@admin_required
+@require_http_methods(["POST"])
+def users_namesakes(request):
+    """The Users page's suggestion for one username seen on several stand-alone machines:
+    ``do=merge`` merges them into the latest, ``do=alias`` gives them ``alias``."""
+    name = identity_fold(request.POST.get("name", "")[:255])
+    do = request.POST.get("do")
+    actor = Actor.for_user(request.user)
+    try:
+        if do == "merge":
+            destination = services.namesakes_merge(account=request.account, identity_name=name, actor=actor)
+            messages.success(request, f"The users named {destination.username} were merged into "
+                                      f"{destination.display_name}: their licenses are reclaimed.")
+        elif do == "alias":
+            alias = request.POST.get("alias", "")
+            count = services.namesakes_alias(account=request.account, identity_name=name, alias=alias, actor=actor)
+            messages.success(request, f"{count} users now show as {alias.strip()}. The license count did not change.")
+        else:
+            raise ServiceError("Choose merge or alias.")
+    except ServiceError as error:
+        return render(request, "licensing/namesakes_error.html", {"error": str(error)}, status=400)
+    return redirect("users")
 
 
 ACTIONS = {
