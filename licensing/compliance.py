@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -23,12 +23,12 @@ from accounts.mail import email_queue
 from accounts.models import AuditEntry
 from accounts.selectors import admin_emails_by_account
 from accounts.services import ServiceError, audit_record
-from billing.models import SubscriptionAddOn
 from billing.selectors import subscription_for
 from licensing import agent_cache
 from licensing.hooks import grace_periods_expired
 from licensing.models import AccountLicensing, BlockedReason, ComplianceState
 from licensing.notices import access_blocked_notify
+from licensing.reports import history_extra_months_of, storage_limit_bytes_for
 
 # Why an account is blocked (licensing.models.BlockedReason, with its one wording).
 GRACE_EXPIRED = BlockedReason.GRACE_EXPIRED
@@ -40,29 +40,6 @@ REMINDER_DAYS = (3, 1)
 
 # 30 days: PRODUCT.md, compliance ("one grace period per 30 days", counted from its start).
 GRACE_PERIOD_INTERVAL = timedelta(days=30)
-
-
-# Issue 15, our reading of "purchases the data history add-on" (PRODUCT.md, storage): each month
-# of history the add-on adds brings 3 GB, Free's allowance for its 30 days; one Data History unit
-# (12 months) adds 36 GB. Only to a plan that has a storage limit: no limit stays no limit.
-DATA_HISTORY_STORAGE_BYTES_PER_MONTH = 3 * 1024**3
-
-
-def storage_limit_bytes_for(*, plan, extra_history_months):
-    """The storage an account may keep: its plan's limit (None: no limit), plus what its Data
-    History add-on rows add (``extra_history_months``: their months summed)."""
-    if plan is None or plan.storage_limit_bytes is None:
-        return None
-    return plan.storage_limit_bytes + max(extra_history_months or 0, 0) * DATA_HISTORY_STORAGE_BYTES_PER_MONTH
-
-
-def history_extra_months_of(subscription):
-    """Months of history the subscription's add-ons add (one query; 0 without a subscription)."""
-    if subscription is None or subscription.pk is None:
-        return 0
-    return SubscriptionAddOn.objects.filter(subscription_id=subscription.pk).aggregate(
-        months=Sum("addon__extends_history_months")
-    )["months"] or 0
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,7 @@
 from django.db.models import Count, F, Max, Min, Q
 
 from billing.selectors import subscription_for
-from licensing.compliance import (
-    compliance_state_at,
-    compliance_view,
-    history_extra_months_of,
-    licenses_of,
-    storage_limit_bytes_for,
-)
+from licensing.compliance import compliance_state_at, compliance_view, licenses_of
 from licensing.models import (
     AccountLicensing,
     ComplianceState,
@@ -16,6 +10,7 @@ from licensing.models import (
     TrackedUserMachine,
     TrackedUserState,
 )
+from licensing.reports import history_extra_months_of, storage_limit_bytes_for
 
 
 def account_licensing(*, account):

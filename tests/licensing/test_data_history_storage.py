@@ -6,12 +6,10 @@ import pytest
 from accounts.actors import Actor
 from billing.models import Plan
 from billing.quotes import addon_grant_by_staff
-from licensing.compliance import (
-    DATA_HISTORY_STORAGE_BYTES_PER_MONTH,
-    compliance_evaluate,
-    storage_limit_bytes_for,
-)
+from licensing.compliance import compliance_evaluate
 from licensing.models import AccountLicensing, ComplianceState
+from licensing.notices import storage_notices_send
+from licensing.reports import DATA_HISTORY_STORAGE_BYTES_PER_MONTH, storage_limit_bytes_for
 from tests.factories import StaffFactory, make_account
 from tests.licensing.activity_helpers import add_addon
 
@@ -65,3 +63,14 @@ def test_the_pages_show_the_limit_with_data_history(client):
     client.force_login(account.memberships.get().user)
     assert "5.0 GB of 39.0 GB" in client.get("/").content.decode()
     assert "of 39.0" in client.get("/reports/").content.decode()
+
+
+def test_the_80_percent_notice_counts_the_data_history_storage(django_capture_on_commit_callbacks):
+    account = storage_blocked_paid_account()  # 5 GB stored, 3 GB plan limit
+    add_addon(account, "data_history")  # 39 GB: 5 GB is 12 %, no warning
+    AccountLicensing.objects.filter(account=account).update(storage_notice_percent=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert storage_notices_send() == 0
+    AccountLicensing.objects.filter(account=account).update(storage_bytes=32 * GB)  # 82 %
+    with django_capture_on_commit_callbacks(execute=True):
+        assert storage_notices_send() == 1
