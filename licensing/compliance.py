@@ -29,6 +29,7 @@ from licensing import agent_cache
 from licensing.hooks import grace_periods_expired
 from licensing.models import AccountLicensing, BlockedReason, ComplianceState
 from licensing.notices import access_blocked_notify
+from licensing.reports import history_extra_months_of, storage_limit_bytes_for
 
 # Why an account is blocked (licensing.models.BlockedReason, with its one wording).
 GRACE_EXPIRED = BlockedReason.GRACE_EXPIRED
@@ -71,7 +72,7 @@ def grace_period_for(*, last_started_at, last_ends_at, grace_days, now):
 
 
 def compliance_target(*, used, licenses, plan, storage_bytes, current_state, grace_period_ends_at, now,
-                      last_grace_started_at=None, last_grace_ends_at=None):
+                      last_grace_started_at=None, last_grace_ends_at=None, extra_history_months=0):
     """The compliance state PRODUCT.md gives an account.
 
     - over the plan's storage limit: blocked (whatever the users);
@@ -80,7 +81,8 @@ def compliance_target(*, used, licenses, plan, storage_bytes, current_state, gra
     - paid and over: grace until ``grace_period_ends_at``, blocked once it has passed; going
       over with no grace period running gets the one ``grace_period_for`` gives (one per 30 days).
     """
-    if plan is not None and plan.storage_limit_bytes is not None and storage_bytes > plan.storage_limit_bytes:
+    storage_limit = storage_limit_bytes_for(plan=plan, extra_history_months=extra_history_months)
+    if storage_limit is not None and storage_bytes > storage_limit:
         return Target(ComplianceState.BLOCKED, STORAGE_OVER_LIMIT)
     if used <= licenses:
         return Target(ComplianceState.OK)
@@ -155,6 +157,10 @@ def compliance_evaluate(*, account, actor, subscription=None, now=None):
             used=row.used, licenses=licenses, plan=plan, storage_bytes=row.storage_bytes,
             current_state=row.state, grace_period_ends_at=row.grace_period_ends_at, now=now,
             last_grace_started_at=row.last_grace_started_at, last_grace_ends_at=row.last_grace_ends_at,
+            # Only a plan with a storage limit needs the add-ons (a check-in's evaluation of a
+            # plan without one stays without the query).
+            extra_history_months=history_extra_months_of(subscription)
+            if plan is not None and plan.storage_limit_bytes is not None else 0,
         )
         if target.state == row.state and target.blocked_reason == row.blocked_reason:
             return row

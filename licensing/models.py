@@ -103,6 +103,9 @@ class Machine(models.Model):
     domain = models.CharField(max_length=255, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # Retired by an Admin (issue 15): off the active list. A check-in after it (last_seen_at >
+    # retired_at) lists it as active again: the agent is evidently back.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

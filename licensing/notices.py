@@ -12,6 +12,7 @@ from accounts.models import Account
 from accounts.selectors import admin_emails_by_account
 from accounts.time_zones import email_time
 from licensing.models import AccountLicensing
+from licensing.reports import storage_limit_expression
 
 # Issue 15: the storage warning is sent when the account passes 80 % of its plan's limit.
 STORAGE_WARNING_PERCENT = 80
@@ -55,13 +56,16 @@ def storage_notices_send(*, now=None):
     since it last crossed it; accounts back under 80 % are re-armed. Set-based: four queries
     whatever the number of accounts. Returns how many warnings went out."""
     now = now or timezone.now()
-    limited = AccountLicensing.objects.filter(account__subscription__plan__storage_limit_bytes__isnull=False)
-    threshold = F("account__subscription__plan__storage_limit_bytes") * STORAGE_WARNING_PERCENT / 100
-    limited.filter(storage_notice_percent__gt=0, storage_bytes__lt=threshold).update(storage_notice_percent=0)
+    # The limit with what Data History adds (licensing.reports.storage_limit_bytes_for).
+    limited = AccountLicensing.objects.filter(
+        account__subscription__plan__storage_limit_bytes__isnull=False
+    ).annotate(limit=storage_limit_expression())
+    threshold = F("limit") * STORAGE_WARNING_PERCENT / 100
+    rearm = limited.filter(storage_notice_percent__gt=0, storage_bytes__lt=threshold).values("pk")
+    AccountLicensing.objects.filter(pk__in=rearm).update(storage_notice_percent=0)
     due = list(
         limited.filter(storage_notice_percent=0, storage_bytes__gte=threshold)
-        .values_list("account_id", "account__name", "storage_bytes",
-                     "account__subscription__plan__storage_limit_bytes")
+        .values_list("account_id", "account__name", "storage_bytes", "limit")
     )
     if not due:
         return 0
@@ -77,6 +81,7 @@ def storage_notices_send(*, now=None):
             f"{name} stores {_gb(used)} of the {_gb(limit)} its plan allows ({percent} %).\n\n"
             "Nobody is charged for storage, but at 100 % all of the account's data is hidden "
             "(reports, exports, the read API) until data is deleted or the account upgrades.\n\n"
+            f"- delete the activity of days you no longer need: {site}/reports/delete/\n"
             f"- delete users you no longer need (their activity goes with them): {site}/users/\n"
             f"- upgrade to a paid plan: {site}/cart/\n"
         )

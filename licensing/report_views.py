@@ -2,11 +2,16 @@
 
 import csv
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import activity_required, member_required
+from accounts.actors import Actor
+from accounts.decorators import activity_required, admin_required, member_required
+from accounts.services import ServiceError
+from licensing import services
 from licensing.charts import usage_chart
 from licensing.compliance import compliance_state_at, licenses_of
 from licensing.forecast import storage_meter, usage_forecast
@@ -14,15 +19,17 @@ from licensing.reports import (
     EXPORT_COLUMNS,
     account_keeps_screen_details,
     account_shows_screen_details,
+    activity_range_summary,
     data_history_window,
     export_is_capped,
     export_rows,
     report_days,
     report_details,
+    today_utc,
     usage_history,
 )
-from licensing.reports_forms import ReportRangeForm
-from licensing.selectors import account_licensing, data_access_blocked
+from licensing.reports_forms import ActivityDeleteForm, ReportRangeForm
+from licensing.selectors import account_licensing, data_access_blocked, storage_limit
 
 REPORT_ROWS_PER_PAGE = 25
 EXPORT_CHUNK_ROWS = 2000
@@ -32,7 +39,6 @@ def dashboard(request):
     account = request.account
     window = data_history_window(account=account)
     history = usage_history(account=account, today=window.today)
-    plan = window.subscription.plan if window.subscription else None
     licenses = licenses_of(window.subscription)
     return render(
         request,
@@ -44,7 +50,7 @@ def dashboard(request):
             # Issue 15: the forecast and the storage meter.
             "forecast": usage_forecast(history, licenses=licenses, today=window.today),
             "storage": storage_meter(storage_bytes=account_licensing(account=account).storage_bytes,
-                                     limit_bytes=plan.storage_limit_bytes if plan else None),
+                                     limit_bytes=storage_limit(subscription=window.subscription)),
         },
     )
 
@@ -63,6 +69,7 @@ def _blocked_page(request):
             "reason": reason,
             "licensing": licensing,
             "plan": plan,
+            "storage_limit": storage_limit(subscription=window.subscription),
         },
         status=403,
     )
@@ -87,6 +94,7 @@ def reports(request):
         "history": window,
         "plan": plan,
         "storage_bytes": account_licensing(account=account).storage_bytes,
+        "storage_limit": storage_limit(subscription=window.subscription),
         "keeps_details": account_keeps_screen_details(account=account),
     }
     status = 200
@@ -165,3 +173,35 @@ def reports_export(request):
     response["X-Export-Capped"] = "true" if capped else "false"
     response["X-Export-Row-Limit"] = str(limit)
     return response
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def activity_delete(request):
+    """Deleting activity by date range (issue 15): GET with the dates shows what will go,
+    POST with the box ticked deletes it. Open while data access is blocked: it is the way out
+    of a storage block. Only counts are shown, never the activity itself."""
+    account = request.account
+    posted = request.method == "POST"
+    data = request.POST if posted else (request.GET if request.GET else None)
+    form = ActivityDeleteForm(data, today=today_utc(), require_confirm=posted)
+    context = {"form": form, "storage_bytes": account_licensing(account=account).storage_bytes}
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        if posted:
+            try:
+                deleted = services.activity_delete_range(
+                    account=account, start=start, end=end, actor=Actor.for_user(request.user)
+                )
+            except ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, f"{deleted} activity rows from {start:%Y-%m-%d} to {end:%Y-%m-%d} deleted."
+                )
+                return redirect("reports")
+        else:
+            context.update(start=start, end=end,
+                           summary=activity_range_summary(account=account, start=start, end=end))
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "licensing/activity_delete.html", context, status=status)

@@ -13,13 +13,18 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import (
+    BigIntegerField,
     Case,
     CharField,
+    Count,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
     Max,
+    OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
@@ -27,7 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from billing.models import Subscription
+from billing.models import Subscription, SubscriptionAddOn
 from billing.selectors import entitlements_for
 from licensing.models import ActivityDay, IdentityKind, UsageSnapshot
 
@@ -77,6 +82,44 @@ def history_extra_months():
     """Per subscription (as an annotation): months the Data History add-on adds, one add-on
     row being one unit. A join and a sum: the purge groups 100,000 subscriptions with it."""
     return Coalesce(Sum("addons__addon__extends_history_months"), 0)
+
+
+# Issue 15, our reading of "purchases the data history add-on" (PRODUCT.md, storage): each month
+# of history the add-on adds brings 3 GB, Free's allowance for its 30 days; one Data History unit
+# (12 months) adds 36 GB. Only to a plan that has a storage limit: no limit stays no limit.
+DATA_HISTORY_STORAGE_BYTES_PER_MONTH = 3 * 1024**3
+
+
+def storage_limit_bytes_for(*, plan, extra_history_months):
+    """The storage an account may keep: its plan's limit (None: no limit), plus what its Data
+    History add-on rows add (``extra_history_months``: their months summed)."""
+    if plan is None or plan.storage_limit_bytes is None:
+        return None
+    return plan.storage_limit_bytes + max(extra_history_months or 0, 0) * DATA_HISTORY_STORAGE_BYTES_PER_MONTH
+
+
+def history_extra_months_of(subscription):
+    """Months of history the subscription's add-ons add (one query; 0 without a subscription)."""
+    if subscription is None or subscription.pk is None:
+        return 0
+    return SubscriptionAddOn.objects.filter(subscription_id=subscription.pk).aggregate(
+        months=Sum("addon__extends_history_months")
+    )["months"] or 0
+
+
+def storage_limit_expression():
+    """``storage_limit_bytes_for`` as an SQL expression over AccountLicensing rows, for
+    set-based jobs: the plan's limit plus the add-ons' months (NULL: no limit)."""
+    months = (
+        SubscriptionAddOn.objects.filter(subscription__account_id=OuterRef("account_id"))
+        .order_by().values("subscription_id").annotate(months=Sum("addon__extends_history_months"))
+        .values("months")
+    )
+    return ExpressionWrapper(
+        F("account__subscription__plan__storage_limit_bytes")
+        + Coalesce(Subquery(months), 0) * DATA_HISTORY_STORAGE_BYTES_PER_MONTH,
+        output_field=BigIntegerField(),
+    )
 
 
 @dataclass(frozen=True)
@@ -146,6 +189,16 @@ def storage_used_bytes(*, account):
         bytes=Sum(activity_row_bytes_expression())
     )["bytes"]
     return total or 0
+
+
+def activity_range_summary(*, account, start, end):
+    """What deleting the days ``start`` to ``end`` would remove: ``{"rows", "people", "bytes"}``
+    (people: tracked users with a row in the range), in one aggregate query."""
+    summary = ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end).aggregate(
+        rows=Count("pk"), people=Count("tracked_user_id", distinct=True),
+        bytes=Sum(activity_row_bytes_expression()),
+    )
+    return {**summary, "bytes": summary["bytes"] or 0}
 
 
 # --- the report --------------------------------------------------------------------------------

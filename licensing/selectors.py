@@ -1,14 +1,16 @@
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Min, Q
 
 from billing.selectors import subscription_for
 from licensing.compliance import compliance_state_at, compliance_view, licenses_of
 from licensing.models import (
     AccountLicensing,
     ComplianceState,
+    IdentityKind,
     TrackedUser,
     TrackedUserMachine,
     TrackedUserState,
 )
+from licensing.reports import history_extra_months_of, storage_limit_bytes_for
 
 
 def account_licensing(*, account):
@@ -77,3 +79,48 @@ def machines_count_for(users):
         TrackedUserMachine.objects.filter(tracked_user_id__in=ids)
         .values("tracked_user_id").annotate(n=Count("id")).values_list("tracked_user_id", "n")
     )
+
+
+def storage_limit(*, subscription):
+    """The storage the account may keep (None: no limit): the plan's limit plus what Data History
+    adds. One query, and only for a plan with a limit."""
+    plan = subscription.plan if subscription else None
+    if plan is None or plan.storage_limit_bytes is None:
+        return None
+    return storage_limit_bytes_for(plan=plan, extra_history_months=history_extra_months_of(subscription))
+
+
+# The Users page suggests this many names at most (the largest groups first).
+NAMESAKES_SHOWN = 10
+
+
+def standalone_namesakes_qs(*, account):
+    """Active stand-alone users (identity (machine, user)) of the account, as a queryset."""
+    return TrackedUser.objects.filter(
+        account=account, identity_kind=IdentityKind.MACHINE, state=TrackedUserState.ACTIVE
+    )
+
+
+def standalone_namesakes(*, account):
+    """The Eva and Bob case (issue 15): one username seen on several stand-alone machines is one
+    tracked user per machine, a license each. ``[{"name", "users", "licenses_reclaimed"}]``, the
+    largest groups first; a group whose users already share one alias is not suggested again.
+    Two queries whatever the users (a GROUP BY, then the users of the names it found)."""
+    groups = list(
+        standalone_namesakes_qs(account=account).order_by().values("identity_name")
+        .annotate(n=Count("pk"), min_alias=Min("alias"), max_alias=Max("alias"))
+        .filter(n__gt=1).exclude(Q(min_alias=F("max_alias")) & ~Q(min_alias=""))
+        .order_by("-n", "identity_name")[:NAMESAKES_SHOWN]
+    )
+    if not groups:
+        return []
+    names = [g["identity_name"] for g in groups]
+    users = {}
+    for user in standalone_namesakes_qs(account=account).filter(identity_name__in=names).order_by(
+        F("last_log_record_at").desc(nulls_last=True), "-pk"
+    ):
+        users.setdefault(user.identity_name, []).append(user)
+    return [
+        {"name": g["identity_name"], "users": users.get(g["identity_name"], []), "licenses_reclaimed": g["n"] - 1}
+        for g in groups
+    ]

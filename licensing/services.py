@@ -706,6 +706,104 @@ def tracked_user_delete(*, account, user_id, actor):
     return user
 
 
+@retry_on_conflict
+def activity_delete_range(*, account, start, end, actor):
+    """Deletes the account's activity of the days ``start`` to ``end`` (inclusive, UTC days),
+    set-based; storage is recomputed and compliance read again, so a storage block lifts once
+    the account is under its plan's limit (PRODUCT.md: "until data is deleted").
+
+    The users lock (exclusive) first: a check-in adding to a row of the range waits instead of
+    racing the delete (docs/security.md, lock order 1, 5, 6, 7). Returns the rows deleted.
+    """
+    if start > end:
+        raise ServiceError("The start date is after the end date.")
+    with transaction.atomic():
+        users_lock(account=account, exclusive=True)
+        before = licensing_row(account=account).storage_bytes
+        deleted, _ = ActivityDay.objects.filter(account=account, day__gte=start, day__lte=end).delete()
+        activity.storage_recompute(account_ids=[account.pk])
+        after = licensing_row(account=account).storage_bytes
+        audit_record(
+            account=account, actor=actor, kind="activity.deleted",
+            summary=f"Activity from {start:%Y-%m-%d} to {end:%Y-%m-%d} deleted ({deleted} rows)",
+            before={"storage_bytes": before},
+            after={"storage_bytes": after, "rows_deleted": deleted,
+                   "start": start.isoformat(), "end": end.isoformat()},
+        )
+        compliance_evaluate(account=account, actor=actor)
+    return deleted
+
+
+def machine_retire(*, account, machine_id, actor):
+    """Retires a machine of the account (issue 15): it leaves the Agents page's active list.
+    Its users keep their licenses (they may log in elsewhere; an Admin reclaims one by deleting
+    or merging the user on the Users page), its links and activity stay. A check-in after the
+    retirement lists it as active again (licensing.machines.retired_q)."""
+    with transaction.atomic():
+        # Lock order 4 (machines): a check-in touching it waits; nothing else is locked.
+        machine = Machine.objects.select_for_update().filter(account=account, pk=machine_id).first()
+        if machine is None:
+            raise ServiceError("That machine does not exist in this account.")
+        if machine.retired_at is not None and machine.last_seen_at <= machine.retired_at:
+            raise ServiceError(f"{machine.hostname} is already retired.")
+        machine.retired_at = timezone.now()
+        machine.save(update_fields=["retired_at"])
+        audit_record(
+            account=account, actor=actor, kind="machine.retired",
+            summary=f"Machine {machine.hostname} retired",
+            before={"hostname": machine.hostname, "machine_id": machine.machine_id,
+                    "last_seen_at": machine.last_seen_at.isoformat()},
+            after={"retired_at": machine.retired_at.isoformat()},
+        )
+    return machine
+
+
+def _namesakes(*, account, identity_name):
+    """The active stand-alone users of one (folded) username, the most recently active first."""
+    users = list(
+        TrackedUser.objects.filter(
+            account=account, identity_kind=IdentityKind.MACHINE, state=TrackedUserState.ACTIVE,
+            identity_name=identity_name,
+        ).order_by(F("last_log_record_at").desc(nulls_last=True), "-pk").values_list("pk", flat=True)
+    )
+    if len(users) < 2:
+        raise ServiceError("No user of that name is seen on several stand-alone machines.")
+    return users
+
+
+@retry_on_conflict
+def namesakes_merge(*, account, identity_name, actor):
+    """The Eva and Bob case (issue 15): the stand-alone users of one username merge into the
+    most recently active of them, in one transaction, through ``tracked_user_merge`` (paid plans
+    only; its users lock and row locks, lock order 1 then 3). Returns the destination."""
+    if not merge_allowed(account=account):
+        raise ServiceError("Merging users is available on paid plans only.")
+    with transaction.atomic():
+        users_lock(account=account, exclusive=True)
+        destination_id, *sources = _namesakes(account=account, identity_name=identity_name)
+        for source_id in sources:
+            destination = tracked_user_merge(
+                account=account, source_id=source_id, destination_id=destination_id, actor=actor
+            )
+    return destination
+
+
+@retry_on_conflict
+def namesakes_alias(*, account, identity_name, alias, actor):
+    """Gives the stand-alone users of one username one alias (one person in the reports; the
+    license count does not change), through ``tracked_user_set_alias``, in one transaction."""
+    if not alias.strip():
+        raise ServiceError("Type the alias to give them.")
+    if len(alias.strip()) > 50:
+        raise ServiceError("An alias has 50 characters at most.")
+    with transaction.atomic():
+        users_lock(account=account, exclusive=True)
+        user_ids = sorted(_namesakes(account=account, identity_name=identity_name))
+        for user_id in user_ids:
+            tracked_user_set_alias(account=account, user_id=user_id, alias=alias, actor=actor)
+    return len(user_ids)
+
+
 def merge_allowed(*, account):
     """Merging is for Admins of paid accounts (help pages): not Free, not a trial."""
     return entitlements_for(account=account).paid

@@ -10,8 +10,9 @@ from accounts.decorators import admin_required
 from accounts.services import ServiceError
 from licensing import selectors, services
 from licensing.forms import AgentKeyForm, AliasForm, UsersFilterForm
-from licensing.machines import MACHINES_SHOWN, machines_for
-from licensing.models import AgentKey, TrackedUser, TrackedUserState
+from licensing.identity import identity_fold
+from licensing.machines import MACHINES_SHOWN, machines_for, retired_machines_for
+from licensing.models import AgentKey, Machine, TrackedUser, TrackedUserState
 
 USERS_PER_PAGE = 50
 
@@ -46,6 +47,7 @@ def agents(request):
     response = render(request, "licensing/agents.html", {
         "form": form, "keys": keys, "new_secret": new_secret,
         "machines": machines_for(account=request.account), "machines_shown": MACHINES_SHOWN,
+        "retired_machines": retired_machines_for(account=request.account),
     })
     if new_secret:
         response["Cache-Control"] = "no-store"  # the key is shown once: never from a cache
@@ -61,6 +63,25 @@ def agent_revoke(request, key_id):
         messages.success(request, f"Agent key {key.prefix} revoked: agents using it are refused from now on.")
         return redirect("agents")
     return render(request, "licensing/agent_revoke.html", {"key": key})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def machine_retire(request, machine_id):
+    """GET says what retiring does (and does not do), POST retires."""
+    machine = get_object_or_404(Machine, account=request.account, pk=machine_id)
+    error = None
+    if request.method == "POST":
+        try:
+            services.machine_retire(account=request.account, machine_id=machine.pk, actor=Actor.for_user(request.user))
+        except ServiceError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"{machine.hostname} retired. Its users keep their licenses.")
+            return redirect("agents")
+    users_seen = machine.user_links.count()
+    return render(request, "licensing/machine_retire.html", {"machine": machine, "users_seen": users_seen,
+                                                             "error": error}, status=400 if error else 200)
 
 
 # --- Users --------------------------------------------------------------------------------------
@@ -89,6 +110,8 @@ def users(request):
     params.pop("page", None)
     context = {
         "rows": rows,
+        "namesakes": selectors.standalone_namesakes(account=request.account),
+        "merge_allowed": services.merge_allowed(account=request.account),
         "page_number": page_number,
         "has_next": has_next,
         "has_previous": page_number > 1,
@@ -99,6 +122,30 @@ def users(request):
         "states": TrackedUserState.choices,
     }
     return render(request, "licensing/users.html", context)
+
+
+@admin_required
+@require_http_methods(["POST"])
+def users_namesakes(request):
+    """The Users page's suggestion for one username seen on several stand-alone machines:
+    ``do=merge`` merges them into the latest, ``do=alias`` gives them ``alias``."""
+    name = identity_fold(request.POST.get("name", "")[:255])
+    do = request.POST.get("do")
+    actor = Actor.for_user(request.user)
+    try:
+        if do == "merge":
+            destination = services.namesakes_merge(account=request.account, identity_name=name, actor=actor)
+            messages.success(request, f"The users named {destination.username} were merged into "
+                                      f"{destination.display_name}: their licenses are reclaimed.")
+        elif do == "alias":
+            alias = request.POST.get("alias", "")
+            count = services.namesakes_alias(account=request.account, identity_name=name, alias=alias, actor=actor)
+            messages.success(request, f"{count} users now show as {alias.strip()}. The license count did not change.")
+        else:
+            raise ServiceError("Choose merge or alias.")
+    except ServiceError as error:
+        return render(request, "licensing/namesakes_error.html", {"error": str(error)}, status=400)
+    return redirect("users")
 
 
 ACTIONS = {
