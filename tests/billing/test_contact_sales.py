@@ -135,3 +135,13 @@ def test_staff_see_leads_in_the_admin(admin_client, django_user_model):
     client.force_login(staff)
     response = client.get("/admin/billing/saleslead/")
     assert response.status_code == 200 and "ada@example.org" in response.text
+
+
+def test_the_page_and_a_post_take_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(0):
+        assert client.get(URL).status_code == 200  # a visitor's page reads nothing
+    form = {"name": "Q", "email": "q@example.org", "topic": "premier", "message": "hi", "website": ""}
+    # The request only: the lead and the two queued emails (and their savepoints); the emails
+    # are delivered by the task cluster after the commit.
+    with django_assert_max_num_queries(9):
+        assert client.post(URL, form, REMOTE_ADDR="198.51.100.19").status_code == 302
