@@ -3,12 +3,20 @@ eligibility, and the log of billing notices. Every change goes through its servi
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.services import ServiceError
 from billing import profiles, quotes
 from billing.discounts_admin import ReviewDue, keep_discount
-from billing.models import BillingNotice, BillingProfile, Quote, QuoteState, ScheduledChange
+from billing.models import (
+    BillingNotice,
+    BillingProfile,
+    Quote,
+    QuoteState,
+    SalesLead,
+    ScheduledChange,
+)
 
 
 class QuoteAdminForm(forms.ModelForm):
@@ -188,3 +196,24 @@ class ScheduledChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SalesLead)
+class SalesLeadAdmin(admin.ModelAdmin):
+    """Visitors' "Contact sales" messages, beside the quote queue (billing/sales.py); staff
+    answer by email and mark them handled."""
+
+    list_display = ["created_at", "topic", "name", "email", "company", "handled_at"]
+    list_filter = ["topic", ("handled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "email", "company"]
+    readonly_fields = ["name", "email", "company", "topic", "message", "created_at", "handled_at"]
+    actions = ["mark_handled"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark as handled", permissions=["change"])
+    def mark_handled(self, request, queryset):
+        count = queryset.filter(handled_at__isnull=True).update(handled_at=timezone.now())
+        self.message_user(request, f"{count} message(s) marked as handled.", messages.SUCCESS)

@@ -336,4 +336,5 @@ from billing.models_quotes import (  # noqa: E402, F401
     Quote,
     QuoteState,
     QuoteTopic,
+    SalesLead,
 )

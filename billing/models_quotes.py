@@ -63,3 +63,23 @@ class Quote(models.Model):
         """A priced quote past its last valid day: it cannot be accepted (read at any time)."""
         today = today or timezone.localdate()
         return self.state == QuoteState.QUOTED and self.expires_on is not None and today > self.expires_on
+
+
+class SalesLead(models.Model):
+    """A visitor's "Contact sales" message (no account yet): staff read it in the admin beside
+    the quote queue and answer by email. A logged-in Admin's message is a ``Quote`` instead."""
+
+    name = models.CharField(max_length=120)
+    email = models.EmailField()
+    company = models.CharField(max_length=200, blank=True)
+    topic = models.CharField(max_length=20, choices=QuoteTopic.choices)
+    message = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self):
+        return f"{self.get_topic_display()}: {self.name} <{self.email}>"

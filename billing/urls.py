@@ -1,8 +1,11 @@
 from django.urls import path
 
-from billing import lifecycle_views, payment_views, views
+from billing import lifecycle_views, payment_views, sales_views, views
 
 urlpatterns = [
+    # Public: visitors and members alike (billing/sales.py).
+    path("contact-sales/", sales_views.contact_sales, name="contact_sales"),
+    path("contact-sales/thanks/", sales_views.contact_sales_thanks, name="contact_sales_thanks"),
     path("cart/", views.cart, name="cart"),
     path("cart/checkout/", views.checkout, name="checkout"),
     path("billing/", views.billing, name="billing"),

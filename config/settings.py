@@ -231,6 +231,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=10)
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
 PASSWORD_RESET_WINDOW = 60 * 60
+# "Contact sales" (billing/sales_views.py): past these per window, the form says to try later.
+CONTACT_SALES_LIMIT_PER_IP = env.int("CONTACT_SALES_LIMIT_PER_IP", default=5)
+CONTACT_SALES_LIMIT_PER_EMAIL = env.int("CONTACT_SALES_LIMIT_PER_EMAIL", default=3)
+CONTACT_SALES_WINDOW = 60 * 60
 
 # --- Email ------------------------------------------------------------------------------------
 # Django 6.1 mailers. Console by default; EMAIL_URL (smtp://user:pass@host:587,
@@ -256,6 +260,9 @@ if "EMAIL_URL" in env.ENVIRON:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Back office <no-reply@example.com>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="root@localhost")
+# Where "Contact sales" messages go (billing/sales.py); SERVER_EMAIL when empty.
+STAFF_EMAIL = env.str("STAFF_EMAIL", default="")
 
 # --- I18N, time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -19,6 +19,7 @@ FEATURES = [
     ("Email response target", ("< 12 h", "< 8 h", "< 4 h")),
     ("Live chat", ("weekdays 8-18 CT", "+ weekends 8-18 CT", "24/7")),
     ("Live stakeholder training", ("-", "2 sessions", "4 sessions")),
+    ("Planning workshop every 12 months", ("-", "1", "1")),
     ("Training vouchers every 12 months", ("-", "2", "4")),
     ("Dedicated CSM", ("-", "yes", "yes")),
     ("Dedicated TAM", ("-", "-", "yes")),
@@ -31,10 +32,13 @@ FEATURES = [
 ]
 
 # plan code: [(kind, quantity per 12 months)]. Premier's "business reviews: yes" is read as one
-# a year, Signature's "quarterly" as four (docs/decisions.md).
+# a year, Signature's "quarterly" as four (docs/decisions.md). The "annual" health check is one
+# a year; the planning workshop (the seed's adoption assurance row, which PRODUCT.md gives
+# Premier and Signature) and Signature's insights-to-action workshop are read as one a year too.
 ALLOWANCES = {
     "premier": [("live_training", 2), ("training_voucher", 2), ("productivity_snapshot", 2),
-                ("business_review", 1)],
+                ("business_review", 1), ("health_check", 1), ("planning_workshop", 1)],
     "signature": [("live_training", 4), ("training_voucher", 4), ("productivity_assessment", 2),
-                  ("business_review", 4), ("integration_hours", 10)],
+                  ("business_review", 4), ("integration_hours", 10), ("health_check", 1),
+                  ("planning_workshop", 1), ("insights_workshop", 1)],
 }

@@ -59,6 +59,10 @@ class EntitlementKind(models.TextChoices):
     PRODUCTIVITY_ASSESSMENT = "productivity_assessment", "Productivity assessments"
     BUSINESS_REVIEW = "business_review", "Business reviews"
     INTEGRATION_HOURS = "integration_hours", "Integration support and BI dashboard hours"
+    # PRODUCT.md's "yes" rows, counted once per 12 months (docs/support.md, issue 15).
+    HEALTH_CHECK = "health_check", "Annual technical health checks"
+    PLANNING_WORKSHOP = "planning_workshop", "Planning workshops"
+    INSIGHTS_WORKSHOP = "insights_workshop", "Insights-to-action workshops"
 
 
 class SupportAllowance(models.Model):

@@ -234,6 +234,13 @@ def support_plan_assign_managers(*, support_plan, csm, tam, actor):
 # --- Entitlements ---------------------------------------------------------------------------
 
 
+# A health check or a workshop is a whole engagement booked once a year: the ledger says why it
+# was used (who asked, what it covered), so a customer asking "where did ours go?" gets an answer.
+REASON_REQUIRED = {
+    EntitlementKind.HEALTH_CHECK, EntitlementKind.PLANNING_WORKSHOP, EntitlementKind.INSIGHTS_WORKSHOP,
+}
+
+
 def entitlement_use_record(
     *, support_plan, kind, actor, quantity=1, voucher_kind="", note="", used_on=None
 ):
@@ -259,6 +266,11 @@ def entitlement_use_record(
         raise ServiceError("Only a training voucher has a training kind.")
     if used_on > timezone.localdate():
         raise ServiceError("A use is recorded once it has happened, not in advance.")
+    note = note.strip()
+    if kind in REASON_REQUIRED and not note:
+        raise ServiceError(
+            f"Say why this {label.lower().rstrip('s')} is recorded (who asked, what it covered)."
+        )
     with transaction.atomic():
         row = (
             AccountSupportPlan.objects.select_for_update(of=("self",))

@@ -6,9 +6,10 @@ import pytest
 
 from tests.test_tenant_isolation import routes
 
-# The gateway's webhook is public too: it answers Stripe, signed, not a visitor.
+# The gateway's webhook is public too: it answers Stripe, signed, not a visitor. "Contact sales"
+# is for visitors (billing/sales.py).
 PUBLIC = ("healthz", "pricing/", "signup/", "login/", "logout/", "password-reset/", "invitations/", "api/",
-          "billing/stripe/webhook/")
+          "billing/stripe/webhook/", "contact-sales/")
 
 pytestmark = pytest.mark.django_db
 
