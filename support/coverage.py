@@ -61,3 +61,25 @@ def in_coverage(moment, coverage):
         return True
     local = moment.astimezone(COVERAGE_TIMEZONE)
     return _covered_day(local.date(), coverage) and COVERAGE_OPENS <= local.time() < COVERAGE_CLOSES
+
+
+def covered_hours_between(start, end, coverage):
+    """The hours of ``coverage`` time from ``start`` to ``end`` (0 when ``end`` is not later): the
+    time a first-response clock ran, as the targets count it."""
+    if end <= start:
+        return 0.0
+    if coverage == ALWAYS:
+        return (end - start).total_seconds() / 3600
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    total = timedelta(0)
+    day = start.astimezone(COVERAGE_TIMEZONE).date()
+    last = end.astimezone(COVERAGE_TIMEZONE).date()
+    while day <= last:
+        if _covered_day(day, coverage):
+            opens = datetime.combine(day, COVERAGE_OPENS, COVERAGE_TIMEZONE).astimezone(UTC)
+            closes = datetime.combine(day, COVERAGE_CLOSES, COVERAGE_TIMEZONE).astimezone(UTC)
+            lo, hi = max(opens, start), min(closes, end)
+            if hi > lo:
+                total += hi - lo
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600

@@ -175,3 +175,38 @@ def entitlements_remaining(*, support_plan, today=None):
 def cases_for(*, account):
     """The account's cases, newest first, with their plan: one query."""
     return SupportCase.objects.filter(account=account).select_related("plan")
+
+
+def first_response_report(*, months=3, now=None):
+    """The staff dashboard's check of the plans' promises (PRODUCT.md: the email first-response
+    targets, < 4 / < 8 / < 12 hours, are averages): for each month (Central time) and support plan,
+    the email cases answered, their average and p90 first-response time in email support hours
+    (weekdays 8-18 CT), and the plan's target. One query; the hours are counted in Python."""
+    import math
+
+    from support.coverage import COVERAGE_TIMEZONE, WEEKDAYS, covered_hours_between
+
+    now = now or timezone.now()
+    local = now.astimezone(COVERAGE_TIMEZONE)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    cases = (
+        SupportCase.objects.filter(channel="email", opened_at__gte=first, first_response_at__isnull=False)
+        .values_list("opened_at", "first_response_at", "plan__name", "plan__email_response_hours",
+                     "plan__sort_order")
+    )
+    groups = {}
+    for opened_at, answered_at, plan, target, order in cases:
+        month = opened_at.astimezone(COVERAGE_TIMEZONE).strftime("%Y-%m")
+        groups.setdefault((month, order, plan, target), []).append(
+            covered_hours_between(opened_at, answered_at, WEEKDAYS)
+        )
+    rows = []
+    for (month, _order, plan, target), hours in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+        hours.sort()
+        average = sum(hours) / len(hours)
+        p90 = hours[max(0, math.ceil(0.9 * len(hours)) - 1)]
+        rows.append({"month": month, "plan": plan, "cases": len(hours), "average_hours": round(average, 1),
+                     "p90_hours": round(p90, 1), "target_hours": target, "met": average < target})
+    return sorted(rows, key=lambda r: r["month"], reverse=True)

@@ -12,7 +12,7 @@ from staff.selectors import (
     accounts_with_metrics,
     trials_ending_within,
 )
-from support.selectors import cases_due_soon
+from support.selectors import cases_due_soon, first_response_report
 
 register = template.Library()
 
@@ -40,6 +40,7 @@ def staff_dashboard(context):
         "open_quotes": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).select_related("account")[:10],
         "open_quote_count": Quote.objects.filter(state__in=[QuoteState.REQUESTED, QuoteState.QUOTED]).count(),
         "cases_due_soon": cases_due_soon(hours=24),
+        "first_responses": first_response_report(months=3),
         "discount_reviews_due": discounts_due_for_review().count(),
         "arr_chart": line_chart_svg(
             labels=labels, series=[("ARR ($)", [m.arr_cents / 100 for m in history])], title="ARR over time"
