@@ -20,12 +20,8 @@ import time
 from typing import Annotated, Literal
 
 from django.conf import settings
-from django.db import Error as DatabaseError
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, StreamingHttpResponse
 from ninja import Field, NinjaAPI, Path, Query, Schema
-from ninja.errors import AuthenticationError, HttpError
-from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, AwareDatetime
 
@@ -33,7 +29,7 @@ from config.throttling import client_ip, over_limit
 from connect import selectors
 from connect.models import Scope
 from connect.services import api_token_authenticate
-from licensing.api import PROBLEM, ApiProblem, Problem, problem_response
+from licensing.api import PROBLEM, ApiProblem, Problem, problem_handlers
 
 logger = logging.getLogger("connect.api")
 
@@ -60,47 +56,14 @@ api = NinjaAPI(
 
 # --- Errors, RFC 9457 ----------------------------------------------------------------------
 
-@api.exception_handler(ApiProblem)
-def _api_problem(request, exc):
-    return problem_response(exc.status, exc.title, exc.detail, exc.headers, exc.errors)
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthorized(request, exc):
-    return problem_response(
-        401, "Unauthorized", "A valid API token is required: Authorization: Bearer <token>.",
-        headers={"WWW-Authenticate": 'Bearer realm="activconnect"'},
-    )
-
-
-@api.exception_handler(NinjaValidationError)
-def _bad_query(request, exc):
-    errors = [
-        {"loc": [str(part) for part in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors
-    ]
-    return problem_response(400, "Bad request", "The request's parameters are not valid.", errors=errors)
-
-
-@api.exception_handler(HttpError)
-def _http_error(request, exc):
-    return problem_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error", str(exc))
-
-
-@api.exception_handler(DatabaseError)
-def _database_error(request, exc):
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return problem_response(
-            503, "Service unavailable", "The database is unreachable. Retry after the delay.",
-            headers={"Retry-After": "10"},
-        )
-    return _unexpected(request, exc)
-
-
-@api.exception_handler(Exception)
-def _unexpected(request, exc):
-    logger.exception("ActivConnect API error", exc_info=exc)
-    return problem_response(500, "Internal error", "The request failed on our side; retry later.")
+problem_handlers(
+    api, logger_name="connect.api",
+    auth_detail="A valid API token is required: Authorization: Bearer <token>.", realm="activconnect",
+    validation_detail="The request's parameters are not valid.",
+    busy_detail="Busy, retry: the account's data was being changed; retry after the delay.",
+    unreachable_detail="The database is unreachable. Retry after the delay.",
+    failure_detail="The request failed on our side; retry later.",
+)
 
 
 # --- Authentication, entitlement, scope, rate ----------------------------------------------

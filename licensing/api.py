@@ -8,6 +8,7 @@ Every error is ``application/problem+json`` (RFC 9457).
 """
 
 import json
+import logging
 import math
 import time
 from datetime import UTC, datetime, timedelta
@@ -225,64 +226,62 @@ class ApiProblemMiddleware:
         return response
 
 
-@api.exception_handler(ApiProblem)
-def _api_problem(request, exc):
-    return problem_response(exc.status, exc.title, exc.detail, exc.headers, exc.errors)
+def problem_handlers(api, *, logger_name, auth_detail, realm, validation_detail, busy_detail,
+                     unreachable_detail, failure_detail):
+    """The error answers of a JSON API of ours, as problem+json (RFC 9457): the agent API's and
+    ActivConnect's. A lost deadlock or serialization failure (after the service's retries) is
+    503 "busy, retry"; an unreachable database 503 with Retry-After; anything else a logged 500."""
+    logger = logging.getLogger(logger_name)
+
+    @api.exception_handler(ApiProblem)
+    def _api_problem(request, exc):
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers, exc.errors)
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthorized(request, exc):
+        return problem_response(401, "Unauthorized", auth_detail,
+                                headers={"WWW-Authenticate": f'Bearer realm="{realm}"'})
+
+    @api.exception_handler(NinjaValidationError)
+    def _invalid(request, exc):
+        errors = [
+            {"loc": [str(part) for part in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors
+        ]
+        return problem_response(400, "Bad request", validation_detail, errors=errors)
+
+    @api.exception_handler(HttpError)
+    def _http_error(request, exc):
+        return problem_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error", str(exc))
+
+    @api.exception_handler(Exception)
+    def _unexpected(request, exc):
+        # Never a bare 500 page for a client: the error is logged and answered as a problem.
+        logger.exception("API error", exc_info=exc)
+        return problem_response(500, "Internal error", failure_detail)
+
+    @api.exception_handler(TransactionConflict)
+    @api.exception_handler(DatabaseError)
+    def _database_error(request, exc):
+        if conflict_reason(exc) is not None:
+            logger.warning("a request lost a race after its retries: %s", conflict_reason(exc))
+            return problem_response(503, "Busy", busy_detail, headers={"Retry-After": "1"})
+        # Unreachable (restart, failover): 503 with Retry-After; the client sends the same again.
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            return problem_response(503, "Service unavailable", unreachable_detail,
+                                    headers={"Retry-After": "10"})
+        return _unexpected(request, exc)
 
 
-@api.exception_handler(AuthenticationError)
-def _unauthorized(request, exc):
-    return problem_response(
-        401, "Unauthorized", "A valid agent key is required: Authorization: Bearer <agent key>.",
-        headers={"WWW-Authenticate": 'Bearer realm="agent"'},
-    )
-
-
-@api.exception_handler(NinjaValidationError)
-def _bad_body(request, exc):
-    errors = [
-        {"loc": [str(part) for part in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors
-    ]
-    return problem_response(400, "Bad request", "The request body is not a valid check-in batch.", errors=errors)
-
-
-@api.exception_handler(HttpError)
-def _http_error(request, exc):
-    return problem_response(exc.status_code, "Bad request" if exc.status_code == 400 else "Error", str(exc))
-
-
-@api.exception_handler(TransactionConflict)
-@api.exception_handler(DatabaseError)
-def _database_error(request, exc):
-    # A lost deadlock or serialization failure, after checkins_record's retries: busy, not
-    # unreachable. Nothing was recorded; the same batch is safe to send again.
-    if conflict_reason(exc) is not None:
-        import logging
-
-        logging.getLogger("licensing.api").warning("check-in lost a race after its retries: %s", conflict_reason(exc))
-        return problem_response(
-            503, "Busy", "Busy, retry: another request was changing the same users; nothing was recorded. "
-            "Send the same batch again after the delay.",
-            headers={"Retry-After": "1"},
-        )
-    # Unreachable (restart, failover): 503 with Retry-After, and the agent sends the batch again
-    # (its event ids make that safe). Any other database error is the 500 below.
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return problem_response(
-            503, "Service unavailable", "The database is unreachable; nothing was recorded. Retry after the delay.",
-            headers={"Retry-After": "10"},
-        )
-    return _unexpected(request, exc)
-
-
-@api.exception_handler(Exception)
-def _unexpected(request, exc):
-    # Never a bare 500 page for an agent: the error is logged and answered as a problem.
-    import logging
-
-    logging.getLogger("licensing.api").exception("agent API error", exc_info=exc)
-    return problem_response(500, "Internal error", "The check-ins were not recorded; retry later.")
+problem_handlers(
+    api, logger_name="licensing.api",
+    auth_detail="A valid agent key is required: Authorization: Bearer <agent key>.", realm="agent",
+    validation_detail="The request body is not a valid check-in batch.",
+    busy_detail="Busy, retry: another request was changing the same users; nothing was recorded. "
+                "Send the same batch again after the delay.",
+    unreachable_detail="The database is unreachable; nothing was recorded. Retry after the delay.",
+    failure_detail="The check-ins were not recorded; retry later.",
+)
 
 
 # --- Authentication, size and rate limits -----------------------------------------------------
