@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.admin_actions import ReadOnlyAdminMixin
 from accounts.models import Account, AuditEntry, Invitation, Membership, User
 
 
@@ -40,7 +41,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log: searchable, never editable or deletable by anyone."""
 
     list_display = ["created_at", "account", "kind", "actor_label", "summary"]
@@ -49,11 +50,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

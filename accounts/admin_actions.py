@@ -19,6 +19,20 @@ from accounts.actors import Actor
 from accounts.services import ServiceError
 
 
+class ReadOnlyAdminMixin:
+    """A record nobody adds, changes or deletes in the admin (the audit log, ledgers, refunds):
+    its service writes it, the admin only shows it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ActionForm(forms.Form):
     """A form that knows the object it acts on (to offer, say, only that account's keys)."""
 

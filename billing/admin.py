@@ -3,7 +3,13 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin
 
-from accounts.admin_actions import ActionForm, ObjectAction, ObjectActionsMixin, ReasonForm
+from accounts.admin_actions import (
+    ActionForm,
+    ObjectAction,
+    ObjectActionsMixin,
+    ReadOnlyAdminMixin,
+    ReasonForm,
+)
 from billing.credit_notes import credited_cents, invoice_credit
 from billing.invoices import invoice_mark_paid, invoice_void_with_credit_note
 from billing.models import (
@@ -218,7 +224,7 @@ INVOICE_ACTIONS = {
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["key", "account", "amount_cents", "state", "reference", "created_at", "settled_at"]
     list_filter = ["state"]
     list_select_related = ["account"]
@@ -226,18 +232,10 @@ class RefundAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Refund._meta.fields]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AccountCredit)
-class AccountCreditAdmin(admin.ModelAdmin):
+class AccountCreditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only credit ledger: read only (written by billing.credits)."""
 
     list_display = ["account", "kind", "amount_cents", "credit_note", "invoice", "actor_label", "created_at"]
@@ -247,14 +245,6 @@ class AccountCreditAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AccountCredit._meta.fields]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invoice)
