@@ -123,13 +123,16 @@ def _upsert_statement(table, columns, part):
     return f"INSERT INTO {table} ({columns}) VALUES {values}", [value for row in part for value in row]
 
 
-def _upsert(rows):
+def _upsert(rows, before=()):
     """Adds the rows' seconds; returns the bytes of the rows it created.
 
     A row is new when RETURNING gives back exactly the seconds sent: an existing row already
-    held at least one second, so an addition always returns more.
+    held at least one second, so an addition always returns more. ``before``: statements
+    ((sql, params), ...) to run first; on PostgreSQL they go in the same round trip as the
+    first upsert (a check-in's touches of its users, machines and links).
     """
     if not rows:
+        _run_statements(before)
         return 0
     table = _qn(ActivityDay._meta.db_table)
     columns = ", ".join(_qn(c) for c in COLUMNS)
@@ -146,17 +149,37 @@ def _upsert(rows):
             ]
             sent = {(row[1], str(row[2]), row[7]): row for row in part}
             insert, params = _upsert_statement(table, columns, part)
-            cursor.execute(
+            sql = (
                 f"{insert} ON CONFLICT (account_id, day, tracked_user_id, rollup_key) "
                 f"DO UPDATE SET seconds = {table}.seconds + EXCLUDED.seconds "
-                f"RETURNING tracked_user_id, day, rollup_key, seconds",
-                params,
+                f"RETURNING tracked_user_id, day, rollup_key, seconds"
             )
+            if i == 0 and before and connection.vendor == "postgresql":
+                # psycopg's client-side binding sends the statements as one query.
+                cursor.execute("; ".join([*(q for q, _ in before), sql]), [*(p for _, ps in before for p in ps), *params])
+                while cursor.description is None and cursor.nextset():
+                    pass
+            else:
+                if i == 0:
+                    _run_statements(before)
+                cursor.execute(sql, params)
             for user_id, day, key, seconds in cursor.fetchall():
                 row = sent.get((user_id, str(day), key))
                 if row is not None and seconds == row[8]:
                     added += activity_row_bytes(app=row[3], site=row[4], url_path=row[5], title=row[6])
     return added
+
+
+def _run_statements(statements):
+    """Runs (sql, params) statements: in one round trip on PostgreSQL, one by one elsewhere."""
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
 
 
 def storage_add(*, account_id, added_bytes):
@@ -177,7 +200,7 @@ def storage_add(*, account_id, added_bytes):
         )
 
 
-def activity_ingest_batch(*, account, entries, keep_details=None):
+def activity_ingest_batch(*, account, entries, keep_details=None, before=()):
     """Stores the activity of a check-in request in one upsert.
 
     ``entries``: ``[(tracked_user, observed_at, items), ...]``, ``tracked_user`` an instance or
@@ -186,10 +209,13 @@ def activity_ingest_batch(*, account, entries, keep_details=None):
     Queries: one for the privacy rule, one upsert per 500 rolled-up rows, one for storage.
     ``keep_details``: the privacy rule's answer when the caller has it already (the agent
     cache keeps it with the key); None asks the rule.
+    ``before``: statements ((sql, params), ...) to run first, in the same round trip as the
+    upsert on PostgreSQL (they run even when there is no activity).
     Returns the bytes of storage it added.
     """
     entries = [entry for entry in entries if entry[2]]
     if not entries:
+        _run_statements(before)
         return 0
     if keep_details is None:
         keep_details = account_keeps_screen_details(account=account)
@@ -197,7 +223,7 @@ def activity_ingest_batch(*, account, entries, keep_details=None):
     # No savepoint inside a check-in's transaction: two round trips saved, and an error here
     # rolls the whole check-in back anyway.
     with transaction.atomic(savepoint=False):
-        added = _upsert(rows)
+        added = _upsert(rows, before)
         storage_add(account_id=account.pk, added_bytes=added)
     return added
 
