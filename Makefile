@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint lock bench load faults clean
+.PHONY: run test install lint lock bench bench-pages load faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ lock:
 # p50/p99. LOAD_RATE, LOAD_USERS, LOAD_DURATION, WEB_CONCURRENCY tune it (bench/load.py).
 load: install
 	$(BIN)/python bench/load.py
+
+# Every customer page at 10 and 100,000 tracked users (issue 13): queries and server time
+# (median and max of 5 reads, in-process test client) on PostgreSQL, database bo_pages made anew
+# (bench/pages.py; docs/performance.md, "Pages at 10 and 100,000 tracked users").
+# BENCH_PAGES_ARGS passes options, e.g. "--sizes 10 1000 --reads 3".
+bench-pages: install
+	$(BIN)/python bench/pages.py $(BENCH_PAGES_ARGS)
 
 # Fault runs (docs/performance.md, "Faults"): the fault tests on PostgreSQL (every job killed
 # mid-way then rerun, the task cluster killed and restarted, the gateway timing out after
