@@ -25,6 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -35,7 +36,7 @@ EVERY_ACCOUNT = "agent-auth:v:all"
 
 _lock = threading.Lock()
 _entries = {}  # key hash -> (expires at (monotonic), stamps, key)
-_account_of = {}  # key hash -> account id: a key never changes account
+_account_of = {}  # key hash -> (account id, key id): a key never changes account
 
 
 def _stamp_name(account_id):
@@ -83,20 +84,22 @@ def _stamps_set(names):
         cache.set_many(tokens, timeout=None)
 
 
-def agent_key_cached(*, key_hash: str, load: Callable):
+def agent_key_cached(*, key_hash: str, load: Callable, stamps=None):
     """The key ``load()`` reads for ``key_hash`` (None when unknown or revoked), from this
-    process's entry while its stamps hold. Unknown keys are never kept."""
+    process's entry while its stamps hold. Unknown keys are never kept. ``stamps``: the
+    account's stamps when the caller read them already (``gate``)."""
     ttl = seconds()
     if not ttl:
         return load()
-    account_id = _account_of.get(key_hash)
-    if account_id is None:
+    known = _account_of.get(key_hash)
+    if known is None:
         key = load()
         if key is not None:
             with _lock:
-                _account_of[key_hash] = key.account_id
+                _account_of[key_hash] = (key.account_id, key.pk)
         return key
-    stamps = _stamps(account_id)
+    if stamps is None:
+        stamps = _stamps(known[0])
     now = time.monotonic()
     entry = _entries.get(key_hash)
     if entry is not None and entry[0] > now and entry[1] == stamps:
@@ -108,6 +111,50 @@ def agent_key_cached(*, key_hash: str, load: Callable):
         else:
             _entries[key_hash] = (now + ttl, stamps, key)
     return key
+
+
+# One round trip for what a steady check-in asks Redis: the address's count of bad keys (over
+# the limit: refused, nothing counted), the key's rate window (INCR, and its expiry when new)
+# and the account's stamps. Three round trips before (issue 13).
+_GATE_SCRIPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return {-1} end
+local count = redis.call('INCR', KEYS[2])
+if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+return {count, redis.call('GET', KEYS[3]) or false, redis.call('GET', KEYS[4]) or false}
+"""
+
+
+class Gate(NamedTuple):
+    key_id: int
+    count: int  # the key's requests in this rate window, this one included
+    stamps: tuple
+
+
+def known_key(key_hash):
+    """The key id of ``key_hash`` when this process has authenticated it before, else None."""
+    known = _account_of.get(key_hash)
+    return known[1] if known else None
+
+
+def gate(*, key_hash, failures_name, failure_limit, rate_name, rate_timeout):
+    """For a key this process has seen, on Redis with the cache on: the checks of a steady
+    check-in in one round trip. None when the caller must ask one by one (no Redis, cache off,
+    a key not seen yet); False when the address is over its limit of bad keys."""
+    known = _account_of.get(key_hash)
+    client = redis_client()
+    if known is None or client is None or not seconds():
+        return None
+    script = caches["default"].__dict__.get("_gate_script")
+    if script is None:
+        script = caches["default"]._gate_script = client.register_script(_GATE_SCRIPT)
+    account_id, key_id = known
+    answer = script(
+        keys=_names([failures_name, rate_name, _stamp_name(account_id), EVERY_ACCOUNT]),
+        args=[failure_limit, rate_timeout], client=client,
+    )
+    if answer[0] == -1:
+        return False
+    return Gate(key_id, answer[0], tuple(answer[1:]))
 
 
 def _forget(account_id=None):

@@ -310,11 +310,17 @@ def _window_count(bucket, *, timeout):
         return 1
 
 
-def _check_rate(key):
-    """A fixed window per key in Django's cache (shared between workers when it is Redis)."""
+def _rate_bucket(key_id, now):
+    _, window = rate_limit()
+    return f"agent-rate:{key_id}:{int(now // window)}"
+
+
+def _check_rate(key, counted=None):
+    """A fixed window per key in Django's cache (shared between workers when it is Redis).
+    ``counted``: this request's count, when ``agent_cache.gate`` counted it already."""
     limit, window = rate_limit()
     now = time.time()
-    count = _window_count(f"agent-rate:{key.pk}:{int(now // window)}", timeout=window + 1)
+    count = counted if counted is not None else _window_count(_rate_bucket(key.pk, now), timeout=window + 1)
     if count > limit:
         retry_after = max(1, math.ceil(window - (now % window)))
         raise ApiProblem(
@@ -342,12 +348,15 @@ def _counter(bucket):
     return int(client.get(caches["default"].make_and_validate_key(bucket)) or 0)
 
 
-def _refuse_a_guessing_address(request):
+def _refuse_a_guessing_address(request, over=None):
     """Issue 11, item 8: past the limit of bad keys from one address in a window, every request
-    from it is refused (429) until the window ends, before any key is hashed or looked up: a
-    guesser gets no answer about any key, valid or not, and costs no database query."""
+    from it is refused (429) until the window ends, before any key is looked up: a guesser gets
+    no answer about any key, valid or not, and costs no database query. ``over``: the answer
+    when ``agent_cache.gate`` read the count already."""
     limit, window = auth_failure_limit()
-    if _counter(_auth_failures_bucket(request)) >= limit:
+    if over is None:
+        over = _counter(_auth_failures_bucket(request)) >= limit
+    if over:
         retry_after = max(1, math.ceil(window - (time.time() % window)))
         raise ApiProblem(
             429, "Too many requests",
@@ -355,6 +364,26 @@ def _refuse_a_guessing_address(request):
             f"every {window} seconds. Check the key in the agent's configuration.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+def _gate(request):
+    """A key this process has seen: the bad-key count, the rate window and the cache stamps in
+    one Redis round trip (``agent_cache.gate``); None to ask them one by one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    key_hash = services.agent_key_hash(token.strip())
+    if key_hash is None:
+        return None
+    limit, _ = auth_failure_limit()
+    _, window = rate_limit()
+    known = agent_cache.known_key(key_hash)
+    if known is None:
+        return None
+    return agent_cache.gate(
+        key_hash=key_hash, failures_name=_auth_failures_bucket(request), failure_limit=limit,
+        rate_name=_rate_bucket(known, time.time()), rate_timeout=window + 1,
+    )
 
 
 def _count_auth_failure(request):
@@ -371,7 +400,9 @@ class AgentKeyAuth(HttpBearer):
     """Bearer agent key only: session cookies are never looked at (no CSRF, no session)."""
 
     def __call__(self, request):
-        _refuse_a_guessing_address(request)
+        gate = _gate(request)
+        _refuse_a_guessing_address(request, over=None if gate is None else gate is False)
+        request.agent_gate = gate or None
         # The size limit is checked before anything reads the body.
         length = request.headers.get("Content-Length")
         if length and length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -379,14 +410,15 @@ class AgentKeyAuth(HttpBearer):
         return super().__call__(request)
 
     def authenticate(self, request, token):
-        key = services.agent_key_authenticate(secret=token.strip())
+        gate = getattr(request, "agent_gate", None)
+        key = services.agent_key_authenticate(secret=token.strip(), stamps=gate.stamps if gate else None)
         if key is None:
             refusal = closure.agent_refusal(secret=token)  # issue 15: a closed account says so
             if refusal:
                 raise ApiProblem(403, "Account closed", refusal)
             _count_auth_failure(request)
             return None
-        _check_rate(key)
+        _check_rate(key, counted=gate.count if gate and gate.key_id == key.pk else None)
         try:
             size = len(request.body)  # a chunked body has no Content-Length to check first
         except RequestDataTooBig:

@@ -93,12 +93,20 @@ def agent_key_revoke(*, key, actor):
     return key
 
 
-def agent_key_authenticate(*, secret):
-    """The active key for ``secret``, or None. Touches last_used_at at most once a minute."""
+def agent_key_hash(secret):
+    """The stored hash of a well-formed agent key, or None for anything that cannot be one."""
     if not secret or not secret.startswith(AGENT_KEY_PREFIX) or len(secret) > 100:
         return None
-    key_hash = _hash(secret)
-    key = agent_cache.agent_key_cached(key_hash=key_hash, load=lambda: _agent_key_read(key_hash))
+    return _hash(secret)
+
+
+def agent_key_authenticate(*, secret, stamps=None):
+    """The active key for ``secret``, or None. Touches last_used_at at most once a minute.
+    ``stamps``: the account's cache stamps, when the caller read them (``agent_cache.gate``)."""
+    key_hash = agent_key_hash(secret)
+    if key_hash is None:
+        return None
+    key = agent_cache.agent_key_cached(key_hash=key_hash, load=lambda: _agent_key_read(key_hash), stamps=stamps)
     if key is None:
         return None
     now = timezone.now()

@@ -205,3 +205,35 @@ def test_the_rate_limit_and_the_guessing_limit_hold_on_redis(make_agent, paid_ac
         assert [agent.post([event("Ann")], secret=bad).status_code for _ in range(3)] == [401, 401, 429]
     finally:
         forget_redis()
+
+
+def test_a_steady_check_in_asks_redis_once(make_agent, paid_account, settings, monkeypatch):
+    """The bad-key count of the address, the key's rate window and the account's stamps come in
+    one Redis round trip (agent_cache.gate), and the limits still hold through it."""
+    import redis
+
+    use_redis(settings)
+    settings.AGENT_AUTH_CACHE_SECONDS = 60
+    settings.AGENT_API_RATE_LIMIT = (4, 60)
+    settings.AGENT_AUTH_FAILURE_LIMIT = (2, 60)
+    agent_cache.clear()
+    agent = make_agent(paid_account[0])
+    calls = []
+    real_command, real_pipeline = redis.Redis.execute_command, redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.Redis, "execute_command", lambda self, *a, **k: calls.append(a[0]) or real_command(self, *a, **k))
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lambda self, *a, **k: calls.append("pipeline") or real_pipeline(self, *a, **k))
+    try:
+        warm(agent)  # requests 1 and 2 of the window
+        calls.clear()
+        assert agent.post([event("Ann")]).status_code == 200
+        assert calls == ["EVALSHA"]
+        # The window counted through the gate: the 5th request is over the limit of 4.
+        assert [agent.post([event("Ann")]).status_code for _ in range(2)] == [200, 429]
+        # Bad keys from this address: past the limit, the valid key is refused from it too.
+        bad = "wa_0123456789_" + "x" * 43
+        assert [agent.post([event("Ann")], secret=bad).status_code for _ in range(2)] == [401, 401]
+        response = agent.post([event("Ann")])
+        assert response.status_code == 429 and "invalid agent key" in response.json()["detail"]
+    finally:
+        agent_cache.clear()
+        forget_redis()
