@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.actors import Actor
 from accounts.decorators import activity_required, admin_required, member_required
 from accounts.services import ServiceError
+from billing.selectors import entitlements
 from licensing import services
 from licensing.charts import usage_chart
 from licensing.compliance import compliance_state_at, licenses_of
@@ -21,15 +22,22 @@ from licensing.reports import (
     account_shows_screen_details,
     activity_range_summary,
     data_history_window,
+    data_history_window_of,
     export_is_capped,
     export_rows,
     report_days,
     report_details,
+    subscription_with_addons,
     today_utc,
     usage_history,
 )
 from licensing.reports_forms import ActivityDeleteForm, ReportRangeForm
-from licensing.selectors import account_licensing, data_access_blocked, storage_limit
+from licensing.selectors import (
+    account_licensing,
+    account_standing,
+    data_access_blocked,
+    storage_limit,
+)
 
 REPORT_ROWS_PER_PAGE = 25
 EXPORT_CHUNK_ROWS = 2000
@@ -55,12 +63,11 @@ def dashboard(request):
     )
 
 
-def _blocked_page(request):
+def _blocked_page(request, standing):
     """Data access is closed: say why and the ways out (PRODUCT.md: blocked accounts still reach
     the cart, users, billing and support). 403: the reports exist but are not served now."""
-    licensing = account_licensing(account=request.account)
-    window = data_history_window(account=request.account)
-    plan = window.subscription.plan if window.subscription else None
+    licensing = standing.licensing
+    subscription = subscription_with_addons(standing.subscription)
     _, reason = compliance_state_at(licensing)  # as it is now, before the hourly job
     return render(
         request,
@@ -68,8 +75,9 @@ def _blocked_page(request):
         {
             "reason": reason,
             "licensing": licensing,
-            "plan": plan,
-            "storage_limit": storage_limit(subscription=window.subscription),
+            "plan": subscription.plan if subscription else None,
+            "storage_limit": storage_limit(subscription=subscription),
+            "usage": standing.usage,
         },
         status=403,
     )
@@ -84,18 +92,24 @@ def _range_form(request, window):
 @activity_required
 def reports(request):
     account = request.account
-    if data_access_blocked(account=account):
-        return _blocked_page(request)
-    window = data_history_window(account=account)
+    # The licensing row, the subscription and its add-ons are read once (two queries) and serve
+    # the block, the window, the privacy rule, the storage line and the header's ratio.
+    standing = account_standing(account=account)
+    if data_access_blocked(licensing=standing.licensing):
+        return _blocked_page(request, standing)
+    subscription = subscription_with_addons(standing.subscription)
+    granted = entitlements(subscription=subscription)
+    window = data_history_window_of(subscription=subscription)
     form = _range_form(request, window)
-    plan = window.subscription.plan if window.subscription else None
+    plan = subscription.plan if subscription else None
     context = {
         "form": form,
         "history": window,
         "plan": plan,
-        "storage_bytes": account_licensing(account=account).storage_bytes,
-        "storage_limit": storage_limit(subscription=window.subscription),
-        "keeps_details": account_keeps_screen_details(account=account),
+        "storage_bytes": standing.licensing.storage_bytes,
+        "storage_limit": storage_limit(subscription=subscription),
+        "keeps_details": account_keeps_screen_details(account=account, entitlements=granted),
+        "usage": standing.usage,
     }
     status = 200
     if form.is_valid():
@@ -103,7 +117,7 @@ def reports(request):
         page = Paginator(report_days(account=account, start=start, end=end), REPORT_ROWS_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        details = account_shows_screen_details(account=account)
+        details = account_shows_screen_details(account=account, entitlements=granted)
         rows = report_details(account=account, rows=page.object_list, details=details)
         limit = plan.export_row_limit if plan else 0
         context.update(
@@ -153,8 +167,9 @@ def _csv_lines(rows, *, capped, limit):
 @activity_required
 def reports_export(request):
     account = request.account
-    if data_access_blocked(account=account):
-        return _blocked_page(request)
+    standing = account_standing(account=account)
+    if data_access_blocked(licensing=standing.licensing):
+        return _blocked_page(request, standing)
     window = data_history_window(account=account)
     form = _range_form(request, window)
     if not form.is_valid():

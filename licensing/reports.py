@@ -8,7 +8,7 @@ The rules of docs/activity.md live here, one function each:
 """
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
@@ -23,17 +23,19 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     Subquery,
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from billing.models import Subscription, SubscriptionAddOn
-from billing.selectors import entitlements_for
+from billing.selectors import Entitlements, entitlements_for
 from licensing.models import ActivityDay, IdentityKind, UsageSnapshot
 
 SCREEN_DETAILS = "screen_details"
@@ -50,20 +52,21 @@ def today_utc():
 
 # --- privacy -----------------------------------------------------------------------------------
 
-def account_keeps_screen_details(*, account):
+def account_keeps_screen_details(*, account, entitlements: Entitlements | None = None):
     """URL paths and window titles are kept only with Screen Details; otherwise ingestion keeps
     the app and the site's domain alone (strictest privacy). PRODUCT.md: every plan, the trial
-    included (issue 15): a trial collects no titles or URLs unless Screen Details is bought."""
-    return entitlements_for(account=account).screen_details
+    included (issue 15): a trial collects no titles or URLs unless Screen Details is bought.
+    From the account's ``entitlements`` when the caller has them, else one query."""
+    return (entitlements or entitlements_for(account=account)).screen_details
 
 
-def account_shows_screen_details(*, account):
+def account_shows_screen_details(*, account, entitlements: Entitlements | None = None):
     """Whether reports and exports show URL paths and window titles: only while the account
     has Screen Details, whenever they were collected. Details kept while the add-on was held
     (or, before issue 15, during a trial) stay stored but hidden once it is gone, and show
     again when it is bought again (PRODUCT.md, Screen Details; issue 11, item 5). The same
     entitlement as ``account_keeps_screen_details``, applied when reading."""
-    return account_keeps_screen_details(account=account)
+    return account_keeps_screen_details(account=account, entitlements=entitlements)
 
 
 # --- data history ------------------------------------------------------------------------------
@@ -99,9 +102,17 @@ def storage_limit_bytes_for(*, plan, extra_history_months):
 
 
 def history_extra_months_of(subscription):
-    """Months of history the subscription's add-ons add (one query; 0 without a subscription)."""
+    """Months of history the subscription's add-ons add (0 without a subscription): no query when
+    they are annotated (``data_history_window``) or its add-ons loaded (``subscription_with_addons``),
+    else one."""
     if subscription is None or subscription.pk is None:
         return 0
+    if hasattr(subscription, "extra_months"):
+        return subscription.extra_months
+    loaded = getattr(subscription, "_prefetched_objects_cache", {}).get("addons")
+    if loaded is not None:
+        # ``history_extra_months`` over the rows already read: one add-on row is one unit.
+        return sum(row.addon.extends_history_months or 0 for row in loaded)
     return SubscriptionAddOn.objects.filter(subscription_id=subscription.pk).aggregate(
         months=Sum("addon__extends_history_months")
     )["months"] or 0
@@ -130,26 +141,44 @@ class DataHistory:
     subscription: Subscription | None
 
 
+def subscription_with_addons(subscription):
+    """The subscription with its add-on rows (and their add-ons) loaded in one query, so that its
+    entitlements (``billing.selectors.entitlements``), its data history and its storage limit
+    read them without another."""
+    if subscription is not None and subscription.pk is not None:
+        prefetch_related_objects(
+            [subscription], Prefetch("addons", queryset=SubscriptionAddOn.objects.select_related("addon"))
+        )
+    return subscription
+
+
 def data_history_window(*, account, today=None):
     """The account's window (one query): from its first visible day to today, inclusive."""
-    today = today or today_utc()
     subscription = (
         Subscription.objects.select_related("plan")
         .annotate(extra_months=history_extra_months())
         .filter(account=account)
         .first()
     )
+    return data_history_window_of(subscription=subscription, today=today)
+
+
+def data_history_window_of(*, subscription, today=None):
+    """``data_history_window`` from the subscription already read, with its plan and its add-ons'
+    months (annotated, or its add-ons loaded: ``history_extra_months_of``)."""
+    today = today or today_utc()
     if subscription is None:
         return DataHistory(first_day=today, today=today, label="no", subscription=None)
     plan = subscription.plan
+    extra_months = history_extra_months_of(subscription)
     label = plan.data_history_label
-    if subscription.extra_months:
-        label += f" + {subscription.extra_months} months of Data History"
+    if extra_months:
+        label += f" + {extra_months} months of Data History"
     first_day = history_start(
         today=today,
         months=plan.data_history_months,
         days=plan.data_history_days,
-        extra_months=subscription.extra_months,
+        extra_months=extra_months,
     )
     return DataHistory(first_day=first_day, today=today, label=label, subscription=subscription)
 
@@ -252,37 +281,47 @@ TOP_DETAILS = 5
 
 def report_details(*, account, rows, details=True):
     """Top apps, sites and (when stored and ``details``: the account shows Screen Details)
-    windows of the given (person, day) rows, in three queries whatever the number of rows
-    (two without details). Adds ``apps``, ``sites``, ``windows`` to each row."""
+    windows of the given (person, day) rows, in one query whatever the number of rows: their
+    activity summed by app and site (and path and title with ``details``), the tops added up from
+    it. Adds ``apps``, ``sites``, ``windows`` to each row."""
     rows = list(rows)
     if not rows:
         return rows
     days = {row["day"] for row in rows}
     people = {row["person"] for row in rows}
-    base = (
+    wanted = {(row["day"], row["person"]) for row in rows}
+    fields = ["app", "site", "url_path", "title"] if details else ["app", "site"]
+    groups = (
         ActivityDay.objects.filter(account=account, day__in=days)
         .annotate(person=person_key_expression())
         .filter(person__in=people)
+        .values("day", "person", *fields)
+        .annotate(total=Sum("seconds"))
+        .order_by()
     )
-    wanted = {(row["day"], row["person"]) for row in rows}
+    apps, sites, windows = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+    for group in groups:
+        key = (group["day"], group["person"])
+        if key not in wanted:
+            continue
+        total = group["total"]
+        apps[key][(group["app"],)] += total
+        if group["site"]:
+            sites[key][(group["site"],)] += total
+        if details and (group["url_path"] or group["title"]):
+            windows[key][(group["site"], group["url_path"], group["title"])] += total
 
-    def tops(queryset, fields, limit):
-        found = defaultdict(list)
-        for item in queryset.values("day", "person", *fields).annotate(total=Sum("seconds")).order_by("-total"):
-            key = (item["day"], item["person"])
-            if key in wanted and len(found[key]) < limit:
-                found[key].append(item)
-        return found
+    def tops(totals, names, limit):
+        # The largest first; equal totals in the order of their names, so a page reads the same
+        # on every database.
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return [{**dict(zip(names, name, strict=True)), "total": total} for name, total in ranked]
 
-    apps = tops(base, ["app"], TOP)
-    sites = tops(base.exclude(site=""), ["site"], TOP)
-    windows = (
-        tops(base.exclude(url_path="", title=""), ["site", "url_path", "title"], TOP_DETAILS)
-        if details else defaultdict(list)
-    )
     for row in rows:
         key = (row["day"], row["person"])
-        row["apps"], row["sites"], row["windows"] = apps[key], sites[key], windows[key]
+        row["apps"] = tops(apps[key], ["app"], TOP)
+        row["sites"] = tops(sites[key], ["site"], TOP)
+        row["windows"] = tops(windows[key], ["site", "url_path", "title"], TOP_DETAILS) if details else []
     return rows
 
 

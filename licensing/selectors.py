@@ -1,4 +1,5 @@
 from django.db.models import Count, F, Max, Min, Q
+from django.utils.functional import cached_property
 
 from billing.selectors import subscription_for
 from licensing.compliance import compliance_state_at, compliance_view, licenses_of
@@ -18,16 +19,37 @@ def account_licensing(*, account):
     return AccountLicensing.objects.filter(account=account).first() or AccountLicensing(account=account)
 
 
-def data_access_blocked(*, account):
+def data_access_blocked(*, account=None, licensing=None):
     """Reports, exports and the read API are closed while the account is blocked (as it is
-    now: a grace period past its end is blocked before the hourly job writes it)."""
-    return compliance_state_at(account_licensing(account=account))[0] == ComplianceState.BLOCKED
+    now: a grace period past its end is blocked before the hourly job writes it). From the
+    ``licensing`` row when the caller has read it, else one query."""
+    licensing = licensing if licensing is not None else account_licensing(account=account)
+    return compliance_state_at(licensing)[0] == ComplianceState.BLOCKED
 
 
-def license_usage(*, account):
-    """``{"used", "licenses", "over", "state", ...}`` for the avatar menu and the compliance
-    banner, from the maintained counter: one query (the licensing row with the subscription and
-    its plan), two for an account that has no licensing row yet."""
+class AccountStanding:
+    """The account's licensing row with its subscription and plan, read once (``account_standing``):
+    a page that needs them also hands the header its ``usage``, so the header reads nothing."""
+
+    def __init__(self, *, account, row, subscription):
+        self.account = account
+        self.row = row  # None: no licensing row yet
+        self.subscription = subscription
+
+    @cached_property
+    def licensing(self):
+        """The licensing row, or the unsaved default of an account that has none yet."""
+        return self.row if self.row is not None else AccountLicensing(account=self.account)
+
+    @cached_property
+    def usage(self):
+        """``license_usage``'s answer, from what is read already."""
+        return license_usage_of(row=self.row, subscription=self.subscription)
+
+
+def account_standing(*, account) -> AccountStanding:
+    """The licensing row with the subscription and its plan: one query, two for an account that
+    has no licensing row yet."""
     row = (
         AccountLicensing.objects.select_related("account__subscription__plan")
         .filter(account_id=account.pk).first()
@@ -36,8 +58,21 @@ def license_usage(*, account):
         subscription = getattr(row.account, "subscription", None)
     else:
         subscription = subscription_for(account=account)
+    return AccountStanding(account=account, row=row, subscription=subscription)
+
+
+def license_usage_of(*, row, subscription):
+    """``license_usage`` from a licensing row (None: none yet) and the subscription with its plan
+    already read: no query."""
     return compliance_view(row, licenses_of(subscription),
                            grace_days=subscription.plan.grace_period_days if subscription else None)
+
+
+def license_usage(*, account):
+    """``{"used", "licenses", "over", "state", ...}`` for the avatar menu and the compliance
+    banner, from the maintained counter: one query (the licensing row with the subscription and
+    its plan), two for an account that has no licensing row yet."""
+    return account_standing(account=account).usage
 
 
 USERS_PAGE_ORDERS = {

@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from billing.catalogue_signals import catalogue_cached
 from billing.selectors import entitlements, subscription_for
 from support.models import (
     AccountSupportPlan,
@@ -24,6 +25,15 @@ def support_included(*, subscription):
     derives the plan in effect both ask it.
     """
     return entitlements(subscription=subscription).paid_or_trial
+
+
+def support_catalogue():
+    """The support plans, lowest first, each with its features (``plan.features.all()`` reads
+    nothing more): from the cache until staff edit a support plan or a feature
+    (billing/catalogue_signals.py, connected in support/apps.py), else two queries."""
+    return catalogue_cached(
+        "support_plans", lambda: list(SupportPlan.objects.order_by("sort_order").prefetch_related("features"))
+    )
 
 
 def digital_plan():

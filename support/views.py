@@ -10,16 +10,26 @@ from billing.selectors import subscription_for
 from support import services
 from support.coverage import COVERAGE_TIMEZONE
 from support.forms import CaseForm, ReplyForm
-from support.models import SupportPlan
-from support.selectors import cases_for, entitlements_remaining, support_plan_current
+from support.selectors import (
+    cases_for,
+    entitlements_remaining,
+    support_catalogue,
+    support_plan_current,
+)
 
 CASES_SHOWN = 100
 
 
-def _quote_offers(support_plan):
+def _quote_offers(support_plan, catalogue):
     """The plans above the current one, for the "Ask for a quote" buttons."""
     current_order = support_plan.plan.sort_order if support_plan else -1
-    return [p for p in SupportPlan.objects.filter(sold_by_quote=True) if p.sort_order > current_order]
+    return [p for p in catalogue if p.sold_by_quote and p.sort_order > current_order]
+
+
+def _features(support_plan, catalogue):
+    """The current plan's features, as the catalogue (cached) has them."""
+    plan = next((p for p in catalogue if p.pk == support_plan.plan_id), None)
+    return list(plan.features.all()) if plan else list(support_plan.plan.features.all())
 
 
 # Every member may read the Support page (Viewers too: they see what their account has and how
@@ -52,14 +62,15 @@ def support_home(request):
             else:
                 messages.success(request, f"Case #{case.pk} opened. We will answer by email.")
                 return redirect("support_case", case_id=case.pk)
+    catalogue = support_catalogue() if support_plan else []
     context = {
         "subscription": subscription,
         "support_plan": support_plan,
-        "features": list(support_plan.plan.features.all()) if support_plan else [],
+        "features": _features(support_plan, catalogue) if support_plan else [],
         "entitlements": entitlements_remaining(support_plan=support_plan),
         "cases": list(cases_for(account=account)[:CASES_SHOWN]),
         "form": form,
-        "quote_offers": _quote_offers(support_plan) if is_admin and support_plan else [],
+        "quote_offers": _quote_offers(support_plan, catalogue) if is_admin and support_plan else [],
         "coverage_zone": COVERAGE_TIMEZONE.key,
     }
     return render(request, "support/support.html", context)

@@ -160,6 +160,54 @@ def test_the_page_costs_the_same_queries_for_many_users(admin_client, account, d
         admin_client.get("/reports/")
 
 
+def test_each_row_shows_its_top_three_apps_and_sites_and_top_five_windows(admin_client, account):
+    add_addon(account, "screen_details")
+    eva = tracked_user(account, "eva")
+    ingest(account, eva, items=[
+        {"app": "chrome.exe", "url": f"https://site{n}.example.com/page{n}", "title": f"Page {n}",
+         "seconds": 60 * (n + 1)}
+        for n in range(7)
+    ] + [{"app": "excel.exe", "url": None, "title": "", "seconds": 30},
+         {"app": "word.exe", "url": None, "title": "", "seconds": 20},
+         {"app": "notepad.exe", "url": None, "title": "", "seconds": 10}])
+
+    content = admin_client.get("/reports/").content.decode()
+    row = content.split("<tbody>")[1].split("</tbody>")[0]
+    apps, sites, windows = (cell.split("</td>")[0] for cell in row.split("<td><ul>")[1:])
+
+    # Chrome's 28 minutes are summed over its seven sites; the three small apps are ranked after it.
+    assert [a.split(" <")[0] for a in apps.split("<li>")[1:]] == ["chrome.exe", "excel.exe", "word.exe"]
+    assert "28 min" in apps
+    assert [s.split(" <")[0] for s in sites.split("<li>")[1:]] == [
+        "site6.example.com", "site5.example.com", "site4.example.com"]
+    assert [w.split(" <")[0] for w in windows.split("<li>")[1:]] == [
+        "Page 6", "Page 5", "Page 4", "Page 3", "Page 2"]
+
+
+@pytest.mark.parametrize("plan, addons", [
+    ("professional", ["screen_details", "data_history"]),
+    ("free", []),
+])
+def test_the_page_answers_in_at_most_8_queries_whatever_the_plan(client, db, plan, addons,
+                                                                 django_assert_max_num_queries):
+    """Issue 13 (tests/test_page_queries.py walks a Professional account without add-ons): with
+    Screen Details (the windows column) and Data History, and on Free (a storage limit), too."""
+    account, admin = make_account(plan=plan, licenses=10 if plan != "free" else None)
+    for code in addons:
+        add_addon(account, code)
+    for n in range(4):
+        ingest(account, tracked_user(account, f"user{n}"))
+    client.force_login(admin)
+    client.get("/reports/")  # the catalogue the header names is cached from the first read
+    with django_assert_max_num_queries(8):
+        response = client.get("/reports/")
+    content = response.content.decode()
+    assert response.status_code == 200 and content.count("CORP\\user") == 4
+    assert ("Deal 7 - CRM" in content) == ("screen_details" in addons)
+    assert ("of 3.0\xa0GB" in content) == (plan == "free")
+    assert ("+ 12 months of Data History" in content) == ("data_history" in addons)
+
+
 # --- the export --------------------------------------------------------------------------------
 
 def test_the_export_streams_every_row_of_the_dates(admin_client, account):

@@ -37,7 +37,7 @@ def test_header_and_banner_cost_one_query(rf, admin_client, django_assert_num_qu
     request.account = admin_client.account
     with django_assert_num_queries(1):
         context = account_header(request)
-    assert context["usage"]["state"] == "ok"
+        assert context["usage"]["state"] == "ok"  # read when the page shows it
 
 
 def test_the_demo_reads_as_a_customer_in_the_middle_of_its_year(client):
