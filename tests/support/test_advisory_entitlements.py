@@ -20,6 +20,17 @@ pytestmark = pytest.mark.django_db
 START = "2026-03-10 15:00Z"
 
 
+def staff_today():
+    """Today where the staff admin works (STAFF_TIME_ZONE, the admin's zone): in the early UTC
+    hours Chicago is still on the day before, and a use dated tomorrow is refused."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    return timezone.localdate(timezone=ZoneInfo(settings.STAFF_TIME_ZONE))
+
+
 def _plan(code):
     with time_machine.travel(START, tick=False):
         account, _ = make_account(plan="professional", licenses=10)
@@ -82,7 +93,7 @@ def test_staff_record_a_workshop_in_the_admin_and_the_customer_sees_used_of_allo
     signature = _plan("signature")
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     form = {"support_plan": signature.pk, "kind": "insights_workshop", "quantity": 1,
-            "voucher_kind": "", "used_on": date.today().isoformat(), "note": ""}
+            "voucher_kind": "", "used_on": staff_today().isoformat(), "note": ""}
     refused = client.post("/admin/support/entitlementuse/add/", form)
     assert refused.status_code == 200 and "Say why" in refused.text
     form["note"] = "90-day roadmap with their leadership"

@@ -28,6 +28,17 @@ def premier(db):
     return active_plan(account, "premier")
 
 
+def staff_today():
+    """Today where the staff admin works (STAFF_TIME_ZONE, the admin's zone): in the early UTC
+    hours Chicago is still on the day before, and a use dated tomorrow is refused."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    return timezone.localdate(timezone=ZoneInfo(settings.STAFF_TIME_ZONE))
+
+
 def _left(support_plan, kind):
     return {e.kind: e.left for e in entitlements_remaining(support_plan=support_plan)}[kind]
 
@@ -103,7 +114,7 @@ def test_refusals_say_why(premier, paid_account, staff):
 
 def test_admin_records_a_use_and_shows_a_refusal_as_a_form_error(client, premier):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    today = date.today().isoformat()
+    today = staff_today().isoformat()
     form = {"support_plan": premier.pk, "kind": "business_review", "quantity": 1,
             "voucher_kind": "", "used_on": today, "note": "Q1 review"}
     assert client.post("/admin/support/entitlementuse/add/", form).status_code == 302
