@@ -33,12 +33,14 @@ def cancellation_last_day(*, subscription):
     return subscription.term_end - timedelta(days=CANCELLATION_NOTICE_DAYS)
 
 
-def lower_plans_for(*, subscription):
+def lower_plans_for(*, subscription, plans=None):
     """Plans a renewal may move to: paid, not above the current plan, and not a legacy plan
-    unless it is the current one (a legacy plan may renew as it is)."""
+    unless it is the current one (a legacy plan may renew as it is). Among ``plans`` (a page
+    passes the cached catalogue, ``billing.selectors.catalogue_plans``), else read now."""
     current = subscription.plan
-    plans = Plan.objects.filter(is_paid=True, rank__lte=current.rank)
-    return [p for p in plans if p.is_sold or p.pk == current.pk]
+    if plans is None:
+        plans = Plan.objects.filter(is_paid=True, rank__lte=current.rank)
+    return [p for p in plans if p.is_paid and p.rank <= current.rank and (p.is_sold or p.pk == current.pk)]
 
 
 def _renewing_subscription(subscription_id):

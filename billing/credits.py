@@ -7,7 +7,7 @@ account's row lock, so two invoices issued at once never spend the same credit t
 """
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 
 from accounts.models import Account
 from billing.models import AccountCredit, AccountCreditKind
@@ -17,6 +17,21 @@ def credit_balance_cents(*, account) -> int:
     """What the account may still spend (one query); offered as never below zero."""
     account_id = getattr(account, "pk", account)
     total = AccountCredit.objects.filter(account_id=account_id).aggregate(total=Sum("amount_cents"))["total"]
+    return credit_offered_cents(total)
+
+
+def credit_total(account_ref="account_id"):
+    """The ledger's sum for the account of an outer row (an annotation: a page that reads that
+    row anyway gets the balance in the same query); ``credit_offered_cents`` turns it into the
+    balance offered."""
+    return Subquery(
+        AccountCredit.objects.filter(account_id=OuterRef(account_ref)).order_by()
+        .values("account_id").annotate(total=Sum("amount_cents")).values("total")
+    )
+
+
+def credit_offered_cents(total) -> int:
+    """The balance offered from the ledger's sum (None: no rows): never below zero."""
     return max(int(total or 0), 0)
 
 

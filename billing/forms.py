@@ -4,7 +4,7 @@ from django import forms
 
 from accounts.services import ServiceError, billing_contacts_clean
 from billing.cart import PaymentMethod
-from billing.models import AddOn, BillingDetails, Plan
+from billing.models import BillingDetails
 from billing.tax_ids import TaxIdError, tax_id_normalise
 from billing.templatetags.money import whole_cents
 
@@ -64,13 +64,6 @@ class CardForm(forms.Form):
         label="Card number", required=False, max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
-
-
-def load_catalogue():
-    """The plans on sale and every add-on, each loaded once for the cart page."""
-    plans = list(Plan.objects.filter(is_sold=True))
-    addons = list(AddOn.objects.prefetch_related("eligible_plans"))
-    return plans, addons
 
 
 class BillingDetailsForm(forms.ModelForm):

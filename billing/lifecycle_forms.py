@@ -11,11 +11,12 @@ class ScheduleChangeForm(forms.Form):
     plan = forms.TypedChoiceField(required=False, label="Plan at renewal", empty_value=None)
     licenses = forms.IntegerField(min_value=1, required=False, label="Licenses at renewal")
 
-    def __init__(self, *args, subscription, **kwargs):
+    def __init__(self, *args, subscription, plans=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # One query for the plans, which the page renders and the POST checks against.
+        # The plans the page renders and the POST checks against: among ``plans`` (the cached
+        # catalogue) when given, else one query (the service checks the plan again).
         self.plans = {
-            p.code: p for p in lower_plans_for(subscription=subscription)
+            p.code: p for p in lower_plans_for(subscription=subscription, plans=plans)
             if p.pk != subscription.plan_id
         }
         self.fields["plan"].choices = [("", "Keep the current plan")] + [

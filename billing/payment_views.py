@@ -31,10 +31,15 @@ def sandbox_cards():
             for number, outcome in sandbox.test_cards()]
 
 
-def card_context(account):
+UNREAD = object()
+
+
+def card_context(account, profile=UNREAD):
     """What the card field needs (templates/billing/_card_field.html): the card on file, and
-    with Stripe the publishable key and a fresh SetupIntent's client secret."""
-    profile = BillingProfile.objects.filter(account=account).first()
+    with Stripe the publishable key and a fresh SetupIntent's client secret. ``profile``: the
+    account's billing profile (or None) when the page has read it already."""
+    if profile is UNREAD:
+        profile = BillingProfile.objects.filter(account=account).first()
     context = {"card_on_file": profile.card_label if profile and profile.has_card else "",
                "sandbox_cards": sandbox_cards(), "stripe_publishable_key": "", "setup_secret": ""}
     if settings.PAYMENT_GATEWAY == "stripe":

@@ -1,12 +1,19 @@
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db.models import Count, Exists, OuterRef, Subquery
+
+from billing.catalogue_signals import catalogue_cached
+from billing.credits import credit_offered_cents, credit_total
 from billing.models import (
+    AddOn,
     Cart,
     Invoice,
     InvoiceState,
     Order,
     Plan,
+    Quote,
+    QuoteState,
     Subscription,
     SubscriptionState,
 )
@@ -37,11 +44,72 @@ def invoices_for(*, account):
 
 
 def billing_parties(*, account):
-    """(billing profile, billing details) of the account in one query; None for a missing one."""
+    """(billing profile, billing details, account credit balance in cents) of the account in one
+    query; None for a missing profile or details."""
     from accounts.models import Account
 
-    row = Account.objects.select_related("billing_profile", "billing_details").get(pk=account.pk)
-    return (getattr(row, "billing_profile", None), getattr(row, "billing_details", None))
+    row = (Account.objects.select_related("billing_profile", "billing_details")
+           .annotate(credit_total=credit_total("pk")).get(pk=account.pk))
+    return (getattr(row, "billing_profile", None), getattr(row, "billing_details", None),
+            credit_offered_cents(row.credit_total))
+
+
+@dataclass(frozen=True)
+class BillingPage:
+    """What the Billing page reads about the account, in one query: the subscription (with its
+    plan and its scheduled change, whether an invoice is past due and the open quotes, for the
+    renewal panel), the billing profile and details, and the account credit balance."""
+
+    subscription: Subscription | None
+    profile: object  # BillingProfile or None
+    details: object  # BillingDetails or None
+    credit_balance_cents: int
+
+
+def billing_page(*, account):
+    subscription = (
+        _lifecycle_subscriptions().select_related("account__billing_profile", "account__billing_details")
+        .annotate(credit_total=credit_total()).filter(account=account).first()
+    )
+    if subscription is None:  # made neither by sign-up nor by provisioning: the parties alone
+        return BillingPage(None, *billing_parties(account=account))
+    row = subscription.account
+    return BillingPage(subscription, getattr(row, "billing_profile", None), getattr(row, "billing_details", None),
+                       credit_offered_cents(subscription.credit_total))
+
+
+def _lifecycle_subscriptions():
+    """Subscriptions as the renewal panel reads them: plan, scheduled change (with its plan and
+    who asked), whether an invoice of the account is past due, its open quotes."""
+    open_quotes = (
+        Quote.objects.filter(account=OuterRef("account"))
+        .exclude(state__in=[QuoteState.FULFILLED, QuoteState.DECLINED])
+        .order_by().values("account").annotate(n=Count("pk")).values("n")
+    )
+    return (
+        Subscription.objects.select_related("plan", "scheduled_change__plan", "scheduled_change__requested_by")
+        .annotate(past_due=Exists(Invoice.objects.filter(account=OuterRef("account"), state=InvoiceState.PAST_DUE)),
+                  open_quotes=Subquery(open_quotes))
+    )
+
+
+def lifecycle_subscription(*, account):
+    """The account's subscription as the renewal panel reads it (``billing_page`` reads the
+    same), or None."""
+    return _lifecycle_subscriptions().filter(account=account).first()
+
+
+def catalogue_plans():
+    """Every plan (the model's order), from the catalogue cache until staff edit one."""
+    return catalogue_cached("plans", lambda: list(Plan.objects.all()))
+
+
+def cart_catalogue():
+    """(the plans on sale, every add-on with its eligible plans) for the cart, from the catalogue
+    cache until staff edit the catalogue."""
+    return catalogue_cached("cart", lambda: (
+        list(Plan.objects.filter(is_sold=True)), list(AddOn.objects.prefetch_related("eligible_plans")),
+    ))
 
 
 def orders_for(*, account):

@@ -9,8 +9,7 @@ from accounts.selectors import billing_contacts
 from accounts.services import ServiceError
 from billing import cart as carts
 from billing import documents, selectors
-from billing.credits import credit_balance_cents
-from billing.forms import KEEP_PLAN, BillingDetailsForm, CartForm, CheckoutForm, load_catalogue
+from billing.forms import KEEP_PLAN, BillingDetailsForm, CartForm, CheckoutForm
 from billing.models import BillingDetails, BillingProfile, Cart, Invoice, Order, OrderState
 from billing.payment_views import card_context, payment_next
 from billing.services import BILLING_DETAILS_FIELDS, billing_details_update
@@ -31,12 +30,14 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     subscription = selectors.subscription_for(account=account)
     current_addons = selectors.subscription_addons(subscription=subscription)
     new_term = carts.starts_new_term(subscription)
-    plans, addons = load_catalogue()
+    plans, addons = selectors.cart_catalogue()
     cart = selectors.open_cart(account=account)
     if cart is not None and cart.plan_id is None and cart.licenses is None and not cart.screen_details:
         cart = None  # made by an update that was refused: nothing in it yet
     quote, quote_error = None, ""
-    profile = BillingProfile.objects.filter(account=account).first() or BillingProfile(account=account)
+    # One query for the billing profile, the details (tax) and the account credit balance.
+    profile_row, details, credit_cents = selectors.billing_parties(account=account)
+    profile = profile_row or BillingProfile(account=account)
     if cart is not None:
         try:
             rules, renewal_rules = carts.cart_discounts(subscription=subscription,
@@ -47,7 +48,8 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
                 renewal_rules=renewal_rules, coupon=cart.coupon,
                 current_addons=current_addons,
                 screen_details_addon=next((a for a in addons if a.code == carts.SCREEN_DETAILS), None),
-                tax=tax_rule_for(account=account), credit_cents=credit_balance_cents(account=account),
+                tax=tax_rule_for(account=account, details=details or BillingDetails(account=account)),
+                credit_cents=credit_cents,
             )
         except ServiceError as error:
             quote_error = str(error)
@@ -90,7 +92,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
         "cart_addons": [a for a in addons if a.sales_channel == "cart"],
         "staff_addons": [a for a in addons if a.sales_channel == "staff"],
         "current_addon_codes": {a.code for a in current_addons},
-        **(card_context(account) if quote is not None else {}),
+        **(card_context(account, profile=profile_row) if quote is not None else {}),
     }, status=status)
 
 
@@ -100,7 +102,7 @@ def cart(request):
     if request.method == "GET":
         return _cart_page(request)
     subscription = selectors.subscription_for(account=request.account)
-    plans, addons = load_catalogue()
+    plans, addons = selectors.cart_catalogue()
     form = CartForm(request.POST, subscription=subscription, plans=plans, addons=addons,
                     new_term=carts.starts_new_term(subscription))
     if form.is_valid():
@@ -217,16 +219,16 @@ def billing_details(request):
 @billing_required
 def billing(request):
     account = request.account
-    subscription = selectors.subscription_for(account=account)
-    profile, details = selectors.billing_parties(account=account)
+    page = selectors.billing_page(account=account)
+    subscription = page.subscription
     return render(request, "billing/billing.html", {
         "subscription": subscription,
         "addons": [row.addon for row in subscription.addons.select_related("addon")],
         "invoices": selectors.invoices_for(account=account),
         "orders": selectors.orders_for(account=account)[:10],
-        "profile": profile or BillingProfile(account=account),
-        "details": details,
-        "credit_balance_cents": credit_balance_cents(account=account),
+        "profile": page.profile or BillingProfile(account=account),
+        "details": page.details,
+        "credit_balance_cents": page.credit_balance_cents,
     })
 
 

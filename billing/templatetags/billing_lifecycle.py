@@ -1,37 +1,23 @@
-"""The Billing page's lifecycle panel builds its own context, so the page that includes
-``billing/_lifecycle.html`` needs to pass nothing but the request. Two queries: the
-subscription with its scheduled change and two flags, and the plans it may move to."""
+"""The Billing page's lifecycle panel builds its own context from the subscription the page
+read (``billing.selectors.billing_page``: with its scheduled change and two flags); given none,
+it reads it (``billing.selectors.lifecycle_subscription``, one query). The plans it may move to
+come from the cached catalogue."""
 
 from django import template
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from billing import changes, reactivation, terms
+from billing import changes, reactivation, selectors, terms
 from billing.lifecycle_forms import ScheduleChangeForm
-from billing.models import Invoice, InvoiceState, Quote, QuoteState, Subscription
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def lifecycle_panel(context):
-    request = context["request"]
-    open_quotes = (
-        Quote.objects.filter(account=OuterRef("account"))
-        .exclude(state__in=[QuoteState.FULFILLED, QuoteState.DECLINED])
-        .order_by().values("account").annotate(n=Count("pk")).values("n")
-    )
-    subscription = (
-        Subscription.objects.select_related("plan", "scheduled_change__plan",
-                                            "scheduled_change__requested_by")
-        .annotate(
-            past_due=Exists(Invoice.objects.filter(
-                Q(account=OuterRef("account")), state=InvoiceState.PAST_DUE
-            )),
-            open_quotes=Subquery(open_quotes),
-        )
-        .filter(account=request.account).first()
-    )
+def lifecycle_panel(context, subscription=None):
+    """``subscription``: as ``billing.selectors.billing_page`` or ``lifecycle_subscription`` read
+    it (with its annotations); empty (a template without one), it is read here."""
+    if not subscription:
+        subscription = selectors.lifecycle_subscription(account=context["request"].account)
     if subscription is None:
         return {}
     renewing = (
@@ -48,7 +34,7 @@ def lifecycle_panel(context):
             cancellation_last_day=last_day,
             can_cancel=timezone.localdate() <= last_day,
             past_due=subscription.past_due,
-            form=ScheduleChangeForm(subscription=subscription),
+            form=ScheduleChangeForm(subscription=subscription, plans=selectors.catalogue_plans()),
         )
     elif not subscription.plan.is_paid:
         panel["reactivation"] = reactivation.reactivation_offer(subscription=subscription)

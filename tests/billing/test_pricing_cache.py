@@ -52,3 +52,27 @@ def test_catalogue_terms_follow_an_edit_of_the_plans(client, django_capture_on_c
         with django_capture_on_commit_callbacks(execute=True):
             plan.save()
     assert b"at least 7 licenses" in client.get("/pricing/").content
+
+
+def test_the_cart_and_the_renewal_panel_follow_an_edit_of_the_plans(client, django_capture_on_commit_callbacks):
+    """The cart's plans and the Billing page's lower plans come from the same cache (issue 13):
+    a plan staff rename, or take off sale, is there at the next page."""
+    from tests.factories import make_account
+
+    account, admin = make_account(plan="professional", licenses=10)
+    client.force_login(admin)
+    assert "Essentials Plus" in client.get("/cart/").content.decode()
+    panel = client.get("/billing/").content.decode().split('id="schedule-change-form"', 1)[1]
+    assert "Essentials Plus" in panel.split("</form>", 1)[0]
+    plan = Plan.objects.get(code="essentials_plus")
+    plan.name = "Essentials Extra"
+    with django_capture_on_commit_callbacks(execute=True):
+        plan.save()
+    assert "Essentials Extra" in client.get("/cart/").content.decode()
+    plan.is_sold = False
+    with django_capture_on_commit_callbacks(execute=True):
+        plan.save()
+    assert "Essentials Extra" not in client.get("/cart/").content.decode()
+    panel = client.get("/billing/").content.decode().split('id="schedule-change-form"', 1)[1]
+    assert "Essentials Extra" not in panel.split("</form>", 1)[0]
+    assert "Essentials</option>" in panel.split("</form>", 1)[0]
