@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, connection, transaction
@@ -51,10 +52,13 @@ def clean_text(text, limit):
     the column's length. A bad character must not fail a whole check-in."""
     if not text:
         return ""
+    if text.isascii() and "\x00" not in text:  # the usual case: nothing to clean (issue 13)
+        return text[:limit]
     text = text.replace("\x00", "")
     return text.encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
+@lru_cache(maxsize=8192)  # agents report the same addresses again and again
 def split_url(url):
     """(site, path): the hostname alone (no scheme, port, user info) and the path with its
     query. A URL without a scheme ("example.com/a") is read as a host and a path."""
@@ -70,6 +74,7 @@ def split_url(url):
     return site[:SITE_MAX], path[:URL_PATH_MAX]
 
 
+@lru_cache(maxsize=8192)
 def rollup_key(app, site, url_path, title):
     joined = "\x1f".join((app, site, url_path, title))
     return hashlib.sha256(joined.encode()).hexdigest()[:32]
