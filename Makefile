@@ -41,6 +41,13 @@ lock:
 load: install
 	$(BIN)/python bench/load.py
 
+# The check-in benchmark (issue 13): batches of 100 in events/s, a single check-in against a bare
+# Django view (p50/p99), gunicorn with production settings on PostgreSQL (database bo_bench made
+# anew) and Redis (db 12, emptied) at 127.0.0.1:8137 (bench/checkins.py; docs/performance.md).
+# BENCH_ARGS passes options, e.g. "--seconds 10 --repeat 3".
+bench: install
+	$(BIN)/python bench/checkins.py $(BENCH_ARGS)
+
 # Every customer page at 10 and 100,000 tracked users (issue 13): queries and server time
 # (median and max of 5 reads, in-process test client) on PostgreSQL, database bo_pages made anew
 # (bench/pages.py; docs/performance.md, "Pages at 10 and 100,000 tracked users").
