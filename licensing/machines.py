@@ -42,9 +42,15 @@ def machines_for(*, account, page=1, now=None):
     read along the index on (account, last_seen_at, id)."""
     now = now or timezone.now()
     start = (page - 1) * MACHINES_PER_PAGE
+    order = ("last_seen_at", "pk")
+    # The page's ids first, then their rows and counts: a subquery in the page's own SELECT
+    # would be run for every row skipped by the OFFSET too.
+    page_ids = (
+        Machine.objects.filter(account=account).exclude(retired_q()).order_by(*order)
+        .values("pk")[start:start + MACHINES_PER_PAGE + 1]
+    )
     machines = list(
-        Machine.objects.filter(account=account).exclude(retired_q()).annotate(users_seen=_users_seen())
-        .order_by("last_seen_at", "pk")[start:start + MACHINES_PER_PAGE + 1]
+        Machine.objects.filter(account=account, pk__in=page_ids).annotate(users_seen=_users_seen()).order_by(*order)
     )
     has_next = len(machines) > MACHINES_PER_PAGE
     machines = machines[:MACHINES_PER_PAGE]
