@@ -12,8 +12,9 @@ from licensing.models import Machine, TrackedUserMachine
 
 # Issue 15: a machine that has not checked in for 7 days or more is flagged.
 SILENT_AFTER = timedelta(days=7)
-# The page lists this many machines a page, the silent ones first (a long list is for the export).
-MACHINES_PER_PAGE = 100
+# The page lists this many machines a page (as the Users page its users), the silent ones first;
+# 100 rows cost about 10 ms more to render than 50 (a long list is for the export).
+MACHINES_PER_PAGE = 50
 # Retired machines listed under the active ones, the latest retired first.
 RETIRED_SHOWN = 100
 
