@@ -111,6 +111,15 @@ class Machine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "machine_id"], name="one_machine_per_id")
         ]
+        indexes = [
+            # The Agents page's pages (silent first: by last check-in) and its retired machines
+            # (latest retired first), read along these instead of sorting every machine.
+            models.Index(fields=["account", "last_seen_at", "id"], name="machine_last_seen_order"),
+            models.Index(
+                fields=["account", "retired_at", "id"], name="machine_retired_order",
+                condition=models.Q(retired_at__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return self.hostname

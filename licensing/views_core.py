@@ -11,7 +11,7 @@ from accounts.services import ServiceError
 from licensing import selectors, services
 from licensing.forms import AgentKeyForm, AliasForm, UsersFilterForm
 from licensing.identity import identity_fold
-from licensing.machines import MACHINES_SHOWN, machines_for, retired_machines_for
+from licensing.machines import MACHINES_PER_PAGE, machines_for, retired_machines_for
 from licensing.models import AgentKey, Machine, TrackedUser, TrackedUserState
 
 USERS_PER_PAGE = 50
@@ -44,9 +44,12 @@ def agents(request):
         else:
             form = AgentKeyForm()
     keys = AgentKey.objects.filter(account=request.account).order_by("-created_at")
+    page_number = _positive_int(request.GET.get("page", "1")) or 1
+    machines, has_next = machines_for(account=request.account, page=page_number)
     response = render(request, "licensing/agents.html", {
         "form": form, "keys": keys, "new_secret": new_secret,
-        "machines": machines_for(account=request.account), "machines_shown": MACHINES_SHOWN,
+        "machines": machines, "machines_per_page": MACHINES_PER_PAGE,
+        "page_number": page_number, "has_next": has_next, "has_previous": page_number > 1,
         "retired_machines": retired_machines_for(account=request.account),
     })
     if new_secret:
