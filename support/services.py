@@ -1,3 +1,4 @@
+import datetime as dt
 import logging
 
 from dateutil.relativedelta import relativedelta
@@ -241,6 +242,14 @@ REASON_REQUIRED = {
 }
 
 
+def _latest_today():
+    """Today for a use: the staff admin's day (Central time) or, when it is later, the UTC day
+    that a support plan started today is dated with. In the Central evening the UTC day has
+    begun: a plan bought then starts on the UTC day, and a use of it on that day is not 'in
+    advance' (it was refused for six hours a day)."""
+    return max(timezone.localdate(), timezone.localdate(timezone=dt.UTC))
+
+
 def entitlement_use_record(
     *, support_plan, kind, actor, quantity=1, voucher_kind="", note="", used_on=None
 ):
@@ -249,7 +258,7 @@ def entitlement_use_record(
     The support plan's row is locked while counting, so two staff recording the last voucher
     at the same moment cannot both succeed.
     """
-    used_on = used_on or timezone.localdate()
+    used_on = used_on or _latest_today()
     labels = dict(EntitlementKind.choices)
     label = labels.get(kind, kind)
     if kind != EntitlementKind.INTEGRATION_HOURS and quantity != 1:
@@ -264,7 +273,7 @@ def entitlement_use_record(
             )
     elif voucher_kind:
         raise ServiceError("Only a training voucher has a training kind.")
-    if used_on > timezone.localdate():
+    if used_on > _latest_today():
         raise ServiceError("A use is recorded once it has happened, not in advance.")
     note = note.strip()
     if kind in REASON_REQUIRED and not note:

@@ -121,3 +121,14 @@ class SupportCaseFactory(factory.django.DjangoModelFactory):
     subject = factory.Sequence(lambda n: f"Case {n}")
     description = "-"
     first_response_due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=4))
+
+
+def staff_today():
+    """Today where the staff admin works (STAFF_TIME_ZONE, the admin's zone): in the early UTC
+    hours Chicago is still on the day before, and a use dated tomorrow is refused."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    return timezone.localdate(timezone=ZoneInfo(settings.STAFF_TIME_ZONE))

@@ -2,8 +2,6 @@
 both emails arrive; a Free account's Admin does the same and lands on their quote request; staff
 record a health check and the customer sees it on /support/."""
 
-from datetime import date
-
 import pytest
 from django.core import mail
 
@@ -61,7 +59,7 @@ def test_staff_record_a_health_check_and_the_customer_sees_it(browser_page):  # 
     page.goto("/admin/support/entitlementuse/add/")
     page.select_option("#id_support_plan", str(premier.pk))
     page.select_option("#id_kind", "health_check")
-    page.fill("#id_used_on", date.today().isoformat())
+    page.fill("#id_used_on", premier.starts_on.isoformat())  # bought today (its UTC day)
     page.fill("#id_note", "Asked for by their IT lead")
     page.click("input[name=_save]")
     page.wait_for_url("**/admin/support/entitlementuse/")

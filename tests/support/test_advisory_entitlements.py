@@ -12,23 +12,12 @@ from accounts.services import ServiceError
 from support.models import EntitlementUse
 from support.selectors import entitlements_remaining
 from support.services import entitlement_use_record
-from tests.factories import UserFactory, make_account
+from tests.factories import UserFactory, make_account, staff_today
 from tests.support.conftest import accept_quote, active_plan
 
 pytestmark = pytest.mark.django_db
 
 START = "2026-03-10 15:00Z"
-
-
-def staff_today():
-    """Today where the staff admin works (STAFF_TIME_ZONE, the admin's zone): in the early UTC
-    hours Chicago is still on the day before, and a use dated tomorrow is refused."""
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    return timezone.localdate(timezone=ZoneInfo(settings.STAFF_TIME_ZONE))
 
 
 def _plan(code):

@@ -11,7 +11,7 @@ from accounts.services import ServiceError
 from support.models import EntitlementUse
 from support.selectors import entitlement_period, entitlements_remaining
 from support.services import entitlement_use_record
-from tests.factories import UserFactory, make_account
+from tests.factories import UserFactory, make_account, staff_today
 from tests.helpers import requires_postgres
 from tests.support.conftest import accept_quote, active_plan
 
@@ -26,17 +26,6 @@ def premier(db):
         account, admin = make_account(plan="professional", licenses=10)
         accept_quote(account, "premier")
     return active_plan(account, "premier")
-
-
-def staff_today():
-    """Today where the staff admin works (STAFF_TIME_ZONE, the admin's zone): in the early UTC
-    hours Chicago is still on the day before, and a use dated tomorrow is refused."""
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    return timezone.localdate(timezone=ZoneInfo(settings.STAFF_TIME_ZONE))
 
 
 def _left(support_plan, kind):
@@ -166,3 +155,20 @@ def test_two_staff_recording_the_last_voucher_at_once_one_is_refused():
         t.join()
     assert sorted(outcomes) == ["recorded", "refused"]
     assert EntitlementUse.objects.filter(support_plan=premier).count() == 2
+
+
+def test_a_plan_bought_in_the_central_evening_takes_a_use_the_same_evening(db, staff):
+    """At 21:00 in Chicago it is already tomorrow in UTC: a support plan bought then starts on
+    the UTC day, and staff recording a use of it that evening (the admin's zone) are not told
+    the plan was not in effect, nor that the use is in advance."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    with time_machine.travel("2026-06-02T02:00Z", tick=False):
+        account, _ = make_account(plan="professional", licenses=10)
+        accept_quote(account, "premier")
+        plan = active_plan(account, "premier")
+        with timezone.override(ZoneInfo("America/Chicago")):
+            use = entitlement_use_record(support_plan=plan, kind="business_review", actor=Actor.for_user(staff))
+    assert plan.starts_on.isoformat() == "2026-06-02" and use.used_on.isoformat() == "2026-06-02"
