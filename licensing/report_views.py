@@ -24,7 +24,7 @@ from licensing.reports import (
     data_history_window,
     data_history_window_of,
     export_is_capped,
-    export_rows_counted,
+    export_rows,
     report_days_page,
     report_details,
     subscription_with_addons,
@@ -40,6 +40,7 @@ from licensing.selectors import (
 )
 
 REPORT_ROWS_PER_PAGE = 25
+EXPORT_CHUNK_ROWS = 2000
 LAST_PAGE_READ = 10**9  # a larger number is past any range's last page (and its offset past SQL's integers)
 
 @member_required
@@ -198,7 +199,12 @@ def reports_export(request):
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     limit = window.subscription.plan.export_row_limit if window.subscription else 0
     details = account_shows_screen_details(account=account)
-    rows, capped = export_rows_counted(account=account, start=start, end=end, limit=limit, details=details)
+    capped = export_is_capped(account=account, start=start, end=end, limit=limit, details=details)
+    # Read lazily, when the body is: a server-side cursor opened here would stay open in the
+    # connection if the body were never read.
+    rows = export_rows(account=account, start=start, end=end, details=details)[:limit].iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    )
     response = StreamingHttpResponse(
         _csv_lines(rows, capped=capped, limit=limit), content_type="text/csv; charset=utf-8"
     )

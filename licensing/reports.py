@@ -339,7 +339,6 @@ def report_details(*, account, rows, details=True):
     return rows
 
 
-EXPORT_CHUNK_ROWS = 2000
 EXPORT_COLUMNS = ["date", "user", "app", "site", "url_path", "title", "seconds"]
 
 
@@ -378,30 +377,6 @@ def export_is_capped(*, account, start, end, limit, details=True, report_rows=No
     if activity_in_range(account=account, start=start, end=end)[: limit + 1].count() <= limit:
         return False
     return export_rows(account=account, start=start, end=end, details=details)[: limit + 1].count() > limit
-
-
-def export_rows_counted(*, account, start, end, limit, details=True):
-    """The export's first ``limit`` rows (an iterator of tuples, as ``export_rows``) and whether
-    the range holds more, from one query: each row carries the number of export rows of the
-    range (a window over the grouped rows), read from the first one before the rest stream."""
-    if limit <= 0:
-        return iter(()), export_is_capped(account=account, start=start, end=end, limit=limit, details=details)
-    rows = (
-        export_rows(account=account, start=start, end=end, details=details)
-        .annotate(rows_total=Window(Count("*")))[:limit]
-        .iterator(chunk_size=EXPORT_CHUNK_ROWS)
-    )
-    first = next(rows, None)
-    if first is None:
-        return iter(()), False
-    capped = first[-1] > limit
-
-    def without_total():
-        yield first[:-1]
-        for row in rows:
-            yield row[:-1]
-
-    return without_total(), capped
 
 
 # --- the dashboard's chart ---------------------------------------------------------------------
