@@ -93,7 +93,8 @@ def _range_form(request, window):
 def _report_page(*, account, start, end, number):
     """The report's page ``number`` as ``Paginator.get_page`` gives it (not a number: the first;
     before the first or past the last: the last), its rows and the range's total read in one
-    query (``report_days_page``); a page past the end costs two more."""
+    query (``report_days_page``); a page past the end costs one more (the first page, with
+    the total), two when the last page is not the first."""
     try:
         number = int(number or 1)
     except (TypeError, ValueError):
@@ -103,10 +104,11 @@ def _report_page(*, account, start, end, number):
         rows, total = report_days_page(account=account, start=start, end=end,
                                        offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
     if total is None and number != 1:
-        _, total = report_days_page(account=account, start=start, end=end, offset=0, limit=1)
+        rows, total = report_days_page(account=account, start=start, end=end, offset=0, limit=REPORT_ROWS_PER_PAGE)
         number = max(1, -(-(total or 0) // REPORT_ROWS_PER_PAGE))
-        rows, total = report_days_page(account=account, start=start, end=end,
-                                       offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
+        if number > 1:
+            rows, total = report_days_page(account=account, start=start, end=end,
+                                           offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
     paginator = Paginator((), REPORT_ROWS_PER_PAGE)
     paginator.count = total or 0  # the window's count: Paginator would count the grouped rows again
     return Page(rows, number, paginator)

@@ -163,6 +163,12 @@ def test_a_page_past_either_end_shows_the_last_page(admin_client, account, asked
     assert "Page 1 of 2" in first and first.count("CORP\\user") == 25
 
 
+def test_a_page_past_the_end_of_a_single_page_shows_it(admin_client, account):
+    ingest(account, tracked_user(account, "eva"))
+    page = admin_client.get("/reports/", {"page": "3"}).content.decode()
+    assert "CORP\\eva" in page and 'class="pagination"' not in page
+
+
 def test_the_page_costs_the_same_queries_for_many_users(admin_client, account, django_assert_max_num_queries):
     for _ in range(3):
         ingest(account, tracked_user(account))
