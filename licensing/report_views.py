@@ -3,7 +3,7 @@
 import csv
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -25,7 +25,7 @@ from licensing.reports import (
     data_history_window_of,
     export_is_capped,
     export_rows,
-    report_days,
+    report_days_page,
     report_details,
     subscription_with_addons,
     today_utc,
@@ -41,6 +41,7 @@ from licensing.selectors import (
 
 REPORT_ROWS_PER_PAGE = 25
 EXPORT_CHUNK_ROWS = 2000
+LAST_PAGE_READ = 10**9  # a larger number is past any range's last page (and its offset past SQL's integers)
 
 @member_required
 def dashboard(request):
@@ -89,6 +90,30 @@ def _range_form(request, window):
     )
 
 
+def _report_page(*, account, start, end, number):
+    """The report's page ``number`` as ``Paginator.get_page`` gives it (not a number: the first;
+    before the first or past the last: the last), its rows and the range's total read in one
+    query (``report_days_page``); a page past the end costs one more (the first page, with
+    the total), two when the last page is not the first."""
+    try:
+        number = int(number or 1)
+    except (TypeError, ValueError):
+        number = 1
+    rows, total = [], None
+    if 1 <= number <= LAST_PAGE_READ:
+        rows, total = report_days_page(account=account, start=start, end=end,
+                                       offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
+    if total is None and number != 1:
+        rows, total = report_days_page(account=account, start=start, end=end, offset=0, limit=REPORT_ROWS_PER_PAGE)
+        number = max(1, -(-(total or 0) // REPORT_ROWS_PER_PAGE))
+        if number > 1:
+            rows, total = report_days_page(account=account, start=start, end=end,
+                                           offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
+    paginator = Paginator((), REPORT_ROWS_PER_PAGE)
+    paginator.count = total or 0  # the window's count: Paginator would count the grouped rows again
+    return Page(rows, number, paginator)
+
+
 @activity_required
 def reports(request):
     account = request.account
@@ -114,9 +139,7 @@ def reports(request):
     status = 200
     if form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        page = Paginator(report_days(account=account, start=start, end=end), REPORT_ROWS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        page = _report_page(account=account, start=start, end=end, number=request.GET.get("page"))
         details = account_shows_screen_details(account=account, entitlements=granted)
         rows = report_details(account=account, rows=page.object_list, details=details)
         limit = plan.export_row_limit if plan else 0
@@ -127,7 +150,8 @@ def reports(request):
             end=end,
             export_limit=limit,
             export_capped=bool(rows) and export_is_capped(
-                account=account, start=start, end=end, limit=limit, details=details
+                account=account, start=start, end=end, limit=limit, details=details,
+                report_rows=page.paginator.count,
             ),
             shows_windows=any(row["windows"] for row in rows),
         )
@@ -178,6 +202,8 @@ def reports_export(request):
     limit = window.subscription.plan.export_row_limit if window.subscription else 0
     details = account_shows_screen_details(account=account)
     capped = export_is_capped(account=account, start=start, end=end, limit=limit, details=details)
+    # Read lazily, when the body is: a server-side cursor opened here would stay open in the
+    # connection if the body were never read.
     rows = export_rows(account=account, start=start, end=end, details=details)[:limit].iterator(
         chunk_size=EXPORT_CHUNK_ROWS
     )

@@ -29,6 +29,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
     prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
@@ -275,6 +276,19 @@ def report_days(*, account, start, end):
     )
 
 
+def report_days_page(*, account, start, end, offset, limit):
+    """A page of ``report_days``, ``limit`` rows from ``offset``, and the number of (person, day)
+    rows in the whole range, in one query: the count is a window over the grouped rows the page
+    is sorted from, so the range is grouped once (a separate ``COUNT(*)`` grouped it again).
+    Returns ``(rows, total)``; ``total`` is None when the page is past the last row."""
+    rows = list(report_days(account=account, start=start, end=end)
+                .annotate(total=Window(Count("*")))[offset:offset + limit])
+    total = rows[0]["total"] if rows else None
+    for row in rows:
+        del row["total"]
+    return rows, total
+
+
 TOP = 3
 TOP_DETAILS = 5
 
@@ -350,9 +364,18 @@ def export_rows(*, account, start, end, details=True):
     )
 
 
-def export_is_capped(*, account, start, end, limit, details=True):
-    """Whether the range holds more export rows than the plan allows (counts at most
+def export_is_capped(*, account, start, end, limit, details=True, report_rows=None):
+    """Whether the range holds more export rows than the plan allows.
+
+    Every (person, day) row of the report holds at least one export row, and every export row
+    sums at least one activity row, so: more than ``limit`` report rows (``report_rows``, when
+    the caller counted them) is capped; at most ``limit`` activity rows (one indexed read that
+    stops at limit + 1) is not. Only between the two are the export rows counted (at most
     limit + 1 of them)."""
+    if report_rows is not None and report_rows > limit:
+        return True
+    if activity_in_range(account=account, start=start, end=end)[: limit + 1].count() <= limit:
+        return False
     return export_rows(account=account, start=start, end=end, details=details)[: limit + 1].count() > limit
 
 

@@ -149,6 +149,26 @@ def test_pages_keep_the_dates(admin_client, account):
     assert second.content.decode().count("CORP\\user") == 5
 
 
+@pytest.mark.parametrize("asked", ["9", "0", "-1", "9" * 40])
+def test_a_page_past_either_end_shows_the_last_page(admin_client, account, asked):
+    # The rows and the range's total come from one query; a page outside the range is answered
+    # as before, with the last page, and a number that is not one with the first.
+    for n in range(30):
+        ingest(account, tracked_user(account, f"user{n:02d}"), YESTERDAY, BROWSING[:1])
+    dates = {"start": "2026-10-14", "end": "2026-10-14"}
+    page = admin_client.get("/reports/", {**dates, "page": asked}).content.decode()
+    assert "Page 2 of 2" in page and page.count("CORP\\user") == 5
+    assert "CORP\\user29" in page
+    first = admin_client.get("/reports/", {**dates, "page": "x"}).content.decode()
+    assert "Page 1 of 2" in first and first.count("CORP\\user") == 25
+
+
+def test_a_page_past_the_end_of_a_single_page_shows_it(admin_client, account):
+    ingest(account, tracked_user(account, "eva"))
+    page = admin_client.get("/reports/", {"page": "3"}).content.decode()
+    assert "CORP\\eva" in page and 'class="pagination"' not in page
+
+
 def test_the_page_costs_the_same_queries_for_many_users(admin_client, account, django_assert_max_num_queries):
     for _ in range(3):
         ingest(account, tracked_user(account))
@@ -243,6 +263,31 @@ def test_the_export_is_capped_at_the_plans_row_limit_and_says_so(admin_client, a
     lines = export_lines(response)
     assert len(lines) == 1 + 3 + 1
     assert lines[-1] == ["# Export capped at the plan's 3 rows: narrow the dates to export the rest."]
+
+
+def test_more_people_days_than_the_limit_is_capped(admin_client, account):
+    # Four (person, day) rows hold at least four export rows: capped at three, on the page and
+    # in the export, whatever the counting.
+    Plan.objects.filter(code="professional").update(export_row_limit=3)
+    for _ in range(4):
+        ingest(account, tracked_user(account), items=BROWSING[:1])  # one row each
+    assert "more than your plan's 3 export rows" in admin_client.get("/reports/").content.decode()
+    response = admin_client.get("/reports/export.csv")
+    assert response["X-Export-Capped"] == "true"
+    assert len(export_lines(response)) == 1 + 3 + 1
+
+
+def test_aliased_rows_summed_within_the_limit_are_not_capped(admin_client, account):
+    # Two profiles of one alias: two activity rows, one export row once summed. More activity
+    # rows than the limit, but not more export rows.
+    Plan.objects.filter(code="professional").update(export_row_limit=1)
+    for domain in ("LAPTOP-EVA", "BOB-PC"):
+        ingest(account, tracked_user(account, "eva", domain=domain, alias="Eva Green"), items=BROWSING[:1])
+    assert 'id="export-capped"' not in admin_client.get("/reports/").content.decode()
+    response = admin_client.get("/reports/export.csv")
+    assert response["X-Export-Capped"] == "false"
+    assert export_lines(response)[1:] == [
+        ["2026-10-15", "Eva Green", "chrome.exe", "crm.example.com", "", "", "3600"]]
 
 
 def test_exactly_the_limit_is_not_capped(admin_client, account):
