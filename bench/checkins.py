@@ -241,7 +241,7 @@ def main():
               f"database pool: {ENV.get('DATABASE_POOL') or 'no (CONN_MAX_AGE)'}")
         for round_ in range(1, args.repeat + 1):
             print(f"round {round_} (load average {loadavg()}):")
-            eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 150))
+            eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 400))
             print(f"  batches of 100 events, {args.clients} clients: {eps:,.0f} events/s  ({len(batch_lat)} "
                   f"requests; latency p50 {pct(batch_lat, 50):.1f} ms, p99 {pct(batch_lat, 99):.1f} ms)")
             fixed_rate(requests, args.rate, 3)  # warm-up at the same rate, not measured
