@@ -18,7 +18,6 @@ Stripe on every read with the production gateway). Prints its figures; asserts n
 import argparse
 import logging
 import os
-import re
 import statistics
 import sys
 import time
@@ -68,8 +67,7 @@ from billing.pricing import line_amount_cents  # noqa: E402
 from billing.quotes import quote_request  # noqa: E402
 from licensing.models import AccountLicensing, ActivityDay, AgentKey, Machine, TrackedUser  # noqa: E402
 from support.services import case_open  # noqa: E402
-from tests.test_page_queries import SKIP  # noqa: E402
-from tests.test_tenant_isolation import account_models, routes  # noqa: E402
+from tests.test_page_queries import candidate_urls  # noqa: E402
 
 # Emails of the seeding (invitations, cases, invoices) to memory, not the console; torn down
 # before the reads so that templates render as in production (no test instrumentation).
@@ -152,18 +150,8 @@ class SqlTime:
 def walk(client, account, admin):
     """{route: (url, queries, median ms, max ms, median SQL ms)} of every page that answers the Admin 200."""
     client.force_login(admin)
-    ids = sorted({
-        pk for model, path in account_models().items()
-        for pk in model._default_manager.filter(**{path: account}).order_by("pk").values_list("pk", flat=True)[:1]
-    })
     found = {}
-    for route in routes():
-        if route.startswith(SKIP):
-            continue
-        params = re.findall(r"<(?:(\w+):)?(\w+)>", route)
-        candidates = ["/" + route] if not params else [
-            "/" + re.sub(r"<(?:\w+:)?\w+>", str(pk), route) for pk in ids
-        ]
+    for route, candidates in candidate_urls(account):
         for url in candidates:
             if client.get(url).status_code != 200:  # the warm read
                 continue

@@ -65,22 +65,28 @@ def build(size):
     return account, admin
 
 
-def pages(client, account, admin):
-    """{url: queries} of every page that answers the Admin 200."""
-    client.force_login(admin)
-    # One id of each of the account's models: a page with an id answers 200 for one of them.
+def candidate_urls(account):
+    """(route, [url, ...]) of every customer page: a page that takes an id is tried with one id
+    of each of the account's models (it answers 200 for one of them). Also walked by
+    bench/pages.py."""
     ids = sorted({
         pk for model, path in account_models().items()
         for pk in model._default_manager.filter(**{path: account}).order_by("pk").values_list("pk", flat=True)[:1]
     })
-    found = {}
     for route in routes():
         if route.startswith(SKIP):
             continue
-        params = re.findall(r"<(?:(\w+):)?(\w+)>", route)
-        candidates = ["/" + route] if not params else [
-            "/" + re.sub(r"<(?:\w+:)?\w+>", str(pk), route) for pk in ids
-        ]
+        if not re.search(r"<(?:\w+:)?\w+>", route):
+            yield route, ["/" + route]
+        else:
+            yield route, ["/" + re.sub(r"<(?:\w+:)?\w+>", str(pk), route) for pk in ids]
+
+
+def pages(client, account, admin):
+    """{url: queries} of every page that answers the Admin 200."""
+    client.force_login(admin)
+    found = {}
+    for route, candidates in candidate_urls(account):
         for url in candidates:
             if client.get(url).status_code != 200:
                 continue
