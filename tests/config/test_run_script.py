@@ -43,9 +43,12 @@ def run_env(tmp_path_factory):
 def _start(env):
     """scripts/run in a process group of its own, once it answers and its cluster has workers."""
     port = _free_port()
+    # INT at its default, as in a terminal: a test run started in the background (CI under
+    # `cmd &`) passes INT down ignored, and a shell cannot trap a signal ignored on entry.
     script = subprocess.Popen(["scripts/run"], cwd=ROOT, env={**env, "PORT": str(port)},
                               start_new_session=True, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
