@@ -91,10 +91,10 @@ def _range_form(request, window):
 
 
 def _report_page(*, account, start, end, number):
-    """The report's page ``number`` as ``Paginator.get_page`` gives it (not a number: the first;
-    before the first or past the last: the last), its rows and the range's total read in one
-    query (``report_days_page``); a page past the end costs one more (the first page, with
-    the total), two when the last page is not the first."""
+    """The report's page ``number``, its rows and the range's total read in one query
+    (``report_days_page``). A number that is not one, or a page outside the range (a hand-typed
+    address: the page's links never lead there), gives the first page, read with its total by
+    one query more, so the page stays within its 8 queries (docs/performance.md)."""
     try:
         number = int(number or 1)
     except (TypeError, ValueError):
@@ -104,11 +104,8 @@ def _report_page(*, account, start, end, number):
         rows, total = report_days_page(account=account, start=start, end=end,
                                        offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
     if total is None and number != 1:
+        number = 1
         rows, total = report_days_page(account=account, start=start, end=end, offset=0, limit=REPORT_ROWS_PER_PAGE)
-        number = max(1, -(-(total or 0) // REPORT_ROWS_PER_PAGE))
-        if number > 1:
-            rows, total = report_days_page(account=account, start=start, end=end,
-                                           offset=(number - 1) * REPORT_ROWS_PER_PAGE, limit=REPORT_ROWS_PER_PAGE)
     paginator = Paginator((), REPORT_ROWS_PER_PAGE)
     paginator.count = total or 0  # the window's count: Paginator would count the grouped rows again
     return Page(rows, number, paginator)

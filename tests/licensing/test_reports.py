@@ -4,6 +4,8 @@ import io
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from billing.models import Plan
@@ -149,18 +151,18 @@ def test_pages_keep_the_dates(admin_client, account):
     assert second.content.decode().count("CORP\\user") == 5
 
 
-@pytest.mark.parametrize("asked", ["9", "0", "-1", "9" * 40])
-def test_a_page_past_either_end_shows_the_last_page(admin_client, account, asked):
-    # The rows and the range's total come from one query; a page outside the range is answered
-    # as before, with the last page, and a number that is not one with the first.
+@pytest.mark.parametrize("asked", ["9", "0", "-1", "9" * 40, "x"])
+def test_a_page_outside_the_range_shows_the_first_in_at_most_8_queries(admin_client, account, asked):
+    # The rows and the range's total come from one query; a page outside the range (or not a
+    # number) is answered with the first page, read again with its total: one query more.
     for n in range(30):
         ingest(account, tracked_user(account, f"user{n:02d}"), YESTERDAY, BROWSING[:1])
     dates = {"start": "2026-10-14", "end": "2026-10-14"}
-    page = admin_client.get("/reports/", {**dates, "page": asked}).content.decode()
-    assert "Page 2 of 2" in page and page.count("CORP\\user") == 5
-    assert "CORP\\user29" in page
-    first = admin_client.get("/reports/", {**dates, "page": "x"}).content.decode()
-    assert "Page 1 of 2" in first and first.count("CORP\\user") == 25
+    admin_client.get("/reports/", dates)  # the catalogue's cache warm, as on a live site
+    with CaptureQueriesContext(connection) as ctx:
+        page = admin_client.get("/reports/", {**dates, "page": asked}).content.decode()
+    assert "Page 1 of 2" in page and page.count("CORP\\user") == 25 and "CORP\\user00" in page
+    assert len(ctx.captured_queries) <= 8
 
 
 def test_a_page_past_the_end_of_a_single_page_shows_it(admin_client, account):
