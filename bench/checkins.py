@@ -117,28 +117,37 @@ def post(path, body, headers):
     return elapsed
 
 
-def events(n, users):
+def events(n, users, shard=None, shards=1):
+    """A batch of ``n`` events of random users among ``users`` (4 users a machine). With
+    ``shard``: only the users and machines of that shard (one of ``shards``), as the agents of
+    a fleet each report their own machines' users."""
     now = datetime.now(UTC).isoformat()
     out = []
     for _ in range(n):
         u = int.from_bytes(os.urandom(4)) % users
+        machine = f"M-{u % (users // 4 or 1)}"
+        if shard is not None:
+            u = shard + shards * (u // shards)
+            machine = f"M-{shard}-{(u // shards) % (users // 4 // shards or 1)}"
         out.append({
-            "event_id": uuid.uuid4().hex, "machine_id": f"M-{u % (users // 4 or 1)}",
+            "event_id": uuid.uuid4().hex, "machine_id": machine,
             "hostname": f"m-{u}", "domain": "BENCH", "username": f"user{u}", "observed_at": now,
             "activity": [{"app": "Excel", "url": "https://example.com/a", "title": "Q3", "seconds": 30}],
         })
     return json.dumps({"events": out}).encode()
 
 
-def throughput(secret, seconds, clients, users, batch=100, pool=400):
+def throughput(secret, seconds, clients, users, batch=100, pool=400, sharded=False):
     """Closed loop: ``clients`` threads post batches back to back. The bodies are made before
-    the clock starts, so the load generator spends its CPU on sending, not on JSON."""
+    the clock starts, so the load generator spends its CPU on sending, not on JSON. ``sharded``:
+    each client sends its own users' events (no two requests at once write the same rows)."""
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    bodies = [events(batch, users) for _ in range(pool)]
+    shards = [[events(batch, users, *((i, clients) if sharded else ())) for _ in range(pool // clients)]
+              for i in range(clients)]
     done, latencies = [0], []
     lock = threading.Lock()
 
-    def client():
+    def client(bodies):
         while time.perf_counter() < stop:
             with lock:
                 if not bodies:
@@ -151,7 +160,7 @@ def throughput(secret, seconds, clients, users, batch=100, pool=400):
 
     started = time.perf_counter()
     stop = started + seconds
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(shards[i],)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -220,6 +229,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="rounds on the same server")
     parser.add_argument("--sequential", type=int, default=300, help="requests of each kind, one at a time")
     parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--sharded", action="store_true",
+                        help="each batch client sends its own users and machines, as a fleet's agents do")
     parser.add_argument("--worker-class", default="sync", help="gunicorn's: sync or gthread")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     args = parser.parse_args()
@@ -229,7 +240,7 @@ def main():
     try:
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
         # Warm-up: creates the users, so the measured runs are steady-state check-ins.
-        throughput(secret, 5, args.clients, args.users, pool=100)
+        throughput(secret, 5, args.clients, args.users, pool=200, sharded=args.sharded)
         # Fresh tables: give the planner statistics, as autovacuum does on a live database.
         run([PY, "manage.py", "dbshell", "--", "-c", "ANALYZE"])
         requests = {
@@ -241,8 +252,9 @@ def main():
               f"database pool: {ENV.get('DATABASE_POOL') or 'no (CONN_MAX_AGE)'}")
         for round_ in range(1, args.repeat + 1):
             print(f"round {round_} (load average {loadavg()}):")
-            eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 400))
-            print(f"  batches of 100 events, {args.clients} clients: {eps:,.0f} events/s  ({len(batch_lat)} "
+            eps, batch_lat = throughput(secret, args.seconds, args.clients, args.users, pool=int(args.seconds * 400),
+                                        sharded=args.sharded)
+            print(f"  batches of 100 events, {args.clients} clients{' (sharded)' if args.sharded else ''}: {eps:,.0f} events/s  ({len(batch_lat)} "
                   f"requests; latency p50 {pct(batch_lat, 50):.1f} ms, p99 {pct(batch_lat, 99):.1f} ms)")
             fixed_rate(requests, args.rate, 3)  # warm-up at the same rate, not measured
             started = time.perf_counter()
