@@ -39,7 +39,7 @@ def lower_plans_for(*, subscription, plans=None):
     passes the cached catalogue, ``billing.selectors.catalogue_plans``), else read now."""
     current = subscription.plan
     if plans is None:
-        plans = Plan.objects.filter(is_paid=True, rank__lte=current.rank)
+        plans = Plan.objects.all()
     return [p for p in plans if p.is_paid and p.rank <= current.rank and (p.is_sold or p.pk == current.pk)]
 
 

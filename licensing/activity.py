@@ -160,8 +160,7 @@ def _upsert(rows, before=()):
                 f"RETURNING tracked_user_id, day, rollup_key, seconds"
             )
             if i == 0 and before and connection.vendor == "postgresql":
-                # psycopg's client-side binding sends the statements as one query.
-                cursor.execute("; ".join([*(q for q, _ in before), sql]), [*(p for _, ps in before for p in ps), *params])
+                cursor.execute(*_joined([*before, (sql, params)]))
                 while cursor.description is None and cursor.nextset():
                     pass
             else:
@@ -175,13 +174,18 @@ def _upsert(rows, before=()):
     return added
 
 
+def _joined(statements):
+    """(sql, params) of several statements sent as one query (psycopg's client-side binding)."""
+    return "; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params]
+
+
 def _run_statements(statements):
     """Runs (sql, params) statements: in one round trip on PostgreSQL, one by one elsewhere."""
     if not statements:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+            cursor.execute(*_joined(statements))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)

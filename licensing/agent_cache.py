@@ -130,16 +130,11 @@ class Gate(NamedTuple):
     stamps: tuple
 
 
-def known_key(key_hash):
-    """The key id of ``key_hash`` when this process has authenticated it before, else None."""
-    known = _account_of.get(key_hash)
-    return known[1] if known else None
-
-
-def gate(*, key_hash, failures_name, failure_limit, rate_name, rate_timeout):
+def gate(*, key_hash, failures_name, failure_limit, rate_name_of, rate_timeout):
     """For a key this process has seen, on Redis with the cache on: the checks of a steady
-    check-in in one round trip. None when the caller must ask one by one (no Redis, cache off,
-    a key not seen yet); False when the address is over its limit of bad keys."""
+    check-in in one round trip (``rate_name_of(key id)``: the key's rate window). None when the
+    caller must ask one by one (no Redis, cache off, a key not seen yet); False when the address
+    is over its limit of bad keys."""
     known = _account_of.get(key_hash)
     client = redis_client()
     if known is None or client is None or not seconds():
@@ -149,7 +144,7 @@ def gate(*, key_hash, failures_name, failure_limit, rate_name, rate_timeout):
         script = caches["default"]._gate_script = client.register_script(_GATE_SCRIPT)
     account_id, key_id = known
     answer = script(
-        keys=_names([failures_name, rate_name, _stamp_name(account_id), EVERY_ACCOUNT]),
+        keys=_names([failures_name, rate_name_of(key_id), _stamp_name(account_id), EVERY_ACCOUNT]),
         args=[failure_limit, rate_timeout], client=client,
     )
     if answer[0] == -1:

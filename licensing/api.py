@@ -377,12 +377,10 @@ def _gate(request):
         return None
     limit, _ = auth_failure_limit()
     _, window = rate_limit()
-    known = agent_cache.known_key(key_hash)
-    if known is None:
-        return None
+    now = time.time()
     return agent_cache.gate(
         key_hash=key_hash, failures_name=_auth_failures_bucket(request), failure_limit=limit,
-        rate_name=_rate_bucket(known, time.time()), rate_timeout=window + 1,
+        rate_name_of=lambda key_id: _rate_bucket(key_id, now), rate_timeout=window + 1,
     )
 
 

@@ -438,7 +438,7 @@ def _prepare_read_phase(cursor):
         return
     statements = _read_phase_statements()
     cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [list(statements)])
-    for (name,) in cursor.fetchall():  # left by an earlier text of this module: made anew
+    for (name,) in cursor.fetchall():  # some left after a partial DEALLOCATE: all made anew
         cursor.execute(f"DEALLOCATE {name}")
     for name, (types, sql) in statements.items():
         cursor.execute(f"PREPARE {name}({types}) AS {_positional(sql)}")
