@@ -10,7 +10,7 @@ the lifecycle both call it; living here, below both, it leaves no import cycle i
 
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.services import audit_record
 from billing.hooks import subscription_changed
@@ -223,6 +223,23 @@ def subscription_provision(*, account, plan, licenses, today, term, actor):
     license_ledger_record(subscription=subscription, event=LicenseEvent.PROVISIONED, actor=actor)
     _announce(subscription, actor, {"state": [None, subscription.state]})
     return subscription
+
+
+def subscription_ensure(*, account, actor, today):
+    """The account's subscription, made Free first if it has none (an account made outside
+    sign-up and provisioning, by staff in a shell: every account has one, Free included). Two
+    requests at once make one: the second reads the first's."""
+    from billing.terms import FREE_PLAN_CODE
+
+    subscription = Subscription.objects.select_related("plan").filter(account=account).first()
+    if subscription is not None:
+        return subscription
+    try:
+        with transaction.atomic():
+            return subscription_provision(account=account, plan=Plan.objects.get(code=FREE_PLAN_CODE),
+                                          licenses=None, today=today, term=None, actor=actor)
+    except IntegrityError:  # made meanwhile by a concurrent request
+        return Subscription.objects.select_related("plan").get(account=account)
 
 
 def subscription_apply_quote(*, subscription, plan=None, licenses=None, new_term=None, addon=None,

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
@@ -13,6 +14,7 @@ from billing.forms import KEEP_PLAN, BillingDetailsForm, CartForm, CheckoutForm
 from billing.models import BillingDetails, BillingProfile, Cart, Invoice, Order, OrderState
 from billing.payment_views import card_context, payment_next
 from billing.services import BILLING_DETAILS_FIELDS, billing_details_update
+from billing.subscriptions import subscription_ensure
 from billing.tax import tax_rule_for
 
 
@@ -25,9 +27,19 @@ def _licenses_asked(request):
     return int(value)
 
 
+def _subscription_of(request):
+    """The account's subscription for the cart; an account that has none (made outside sign-up
+    and provisioning) gets Free first, as every account has, so that it can buy a plan."""
+    subscription = selectors.subscription_for(account=request.account)
+    if subscription is None:
+        subscription = subscription_ensure(account=request.account, actor=Actor.for_user(request.user),
+                                           today=timezone.localdate())
+    return subscription
+
+
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
     account = request.account
-    subscription = selectors.subscription_for(account=account)
+    subscription = _subscription_of(request)
     current_addons = selectors.subscription_addons(subscription=subscription)
     new_term = carts.starts_new_term(subscription)
     plans, addons = selectors.cart_catalogue()
@@ -101,7 +113,7 @@ def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):
 def cart(request):
     if request.method == "GET":
         return _cart_page(request)
-    subscription = selectors.subscription_for(account=request.account)
+    subscription = _subscription_of(request)
     plans, addons = selectors.cart_catalogue()
     form = CartForm(request.POST, subscription=subscription, plans=plans, addons=addons,
                     new_term=carts.starts_new_term(subscription))
@@ -223,7 +235,8 @@ def billing(request):
     subscription = page.subscription
     return render(request, "billing/billing.html", {
         "subscription": subscription,
-        "addons": [row.addon for row in subscription.addons.select_related("addon")],
+        # An account made by neither sign-up nor provisioning has no subscription: no add-ons.
+        "addons": [row.addon for row in subscription.addons.select_related("addon")] if subscription else [],
         "invoices": selectors.invoices_for(account=account),
         "orders": selectors.orders_for(account=account)[:10],
         "profile": page.profile or BillingProfile(account=account),

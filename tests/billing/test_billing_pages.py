@@ -124,3 +124,35 @@ def test_the_invoice_page_is_printable(admin_client, paid_account):
     assert f"Invoice {invoice.display_number}" in page
     assert "2 additional Professional licenses" in page
     assert "/static/css/app.css" in page  # its @media print hides the header
+
+
+@pytest.mark.django_db
+def test_an_account_without_a_subscription_sees_every_page_and_can_buy(client):
+    """An account made by neither sign-up nor provisioning (by staff, in a shell) has no
+    subscription: Billing says so and offers a plan, the cart gives it Free first (as every
+    account has) and sells from there, and no page answers with a 500."""
+    from billing.models import Subscription
+    from tests.test_page_queries import candidate_urls
+
+    account, admin = make_account()
+    Subscription.objects.filter(account=account).delete()
+    client.force_login(admin)
+    page = client.get("/billing/").content.decode()
+    assert "No subscription yet: the account has no licenses." in page and 'href="/cart/"' in page
+    assert client.get("/cart/").status_code == 200
+    subscription = Subscription.objects.select_related("plan").get(account=account)
+    assert (subscription.plan.code, subscription.licenses) == ("free", 3)
+    assert account.audit_entries.filter(kind="subscription.provisioned").exists()
+    # Through the cart's own form, as the Admin buys.
+    assert client.post("/cart/", {"plan": "essentials", "licenses": 12}).status_code in (200, 302)
+    actor = Actor.for_user(admin)
+    cart = cart_open(account=account, actor=actor)
+    assert (cart.plan.code, cart.licenses) == ("essentials", 12)
+    order = cart_checkout(account=account, cart_id=cart.pk, actor=actor, idempotency_key="k", card=GOOD_CARD).order
+    assert order.state == "paid"
+    subscription = Subscription.objects.select_related("plan").get(account=account)
+    assert (subscription.plan.code, subscription.licenses) == ("essentials", 12)
+
+    Subscription.objects.filter(account=account).delete()
+    answers = {url: client.get(url).status_code for _, urls in candidate_urls(account) for url in urls}
+    assert answers and all(status < 500 for status in answers.values()), answers
