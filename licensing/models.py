@@ -139,9 +139,16 @@ class TrackedUserMachine(models.Model):
 
 
 class CheckinEvent(models.Model):
-    """An agent event already received: a second event with its id is a duplicate."""
+    """An agent event already received: a second event with its id is a duplicate.
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    Every check-in inserts one row per event, so the row is kept lean (issue 13): no foreign key
+    constraint in the database (its check, one lookup of the account per inserted row, was 0.35
+    to 0.5 ms of PostgreSQL's CPU a batch of 100) and no index of its own on the account (the
+    unique index's first column serves it). Django still deletes an account's rows with the
+    account (``on_delete`` runs in the ORM), and the purge job removes the old ones."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+",
+                                db_constraint=False, db_index=False)
     event_id = models.CharField(max_length=100)
     received_at = models.DateTimeField(default=timezone.now)
 

@@ -44,3 +44,19 @@ def test_the_purge_is_a_daily_job_and_a_command(agent):
     call_command("purge_checkin_events", stdout=out)
     assert out.getvalue().strip() == "1 check-in event ids purged"
     assert not CheckinEvent.objects.exists()
+
+
+def test_an_accounts_event_ids_go_with_it_and_are_its_own(db, make_agent):
+    """The event ids' table has no foreign key in the database (issue 13: one check of the
+    account per inserted row); the ORM still deletes them with their account, and one account's
+    id is never another's duplicate."""
+    from accounts.models import Account
+    from tests.factories import make_account
+
+    kept, gone = make_agent(make_account(plan="professional", licenses=10)[0]), make_agent(
+        make_account(plan="professional", licenses=10)[0])
+    assert kept.checkin(event("Ann", event_id="same-id"))["results"][0]["result"] == "accepted"
+    assert gone.checkin(event("Bob", event_id="same-id"))["results"][0]["result"] == "accepted"
+    Account.objects.filter(pk=gone.account.pk).delete()
+    assert list(CheckinEvent.objects.values_list("account_id", "event_id")) == [(kept.account.pk, "same-id")]
+    assert kept.checkin(event("Ann", event_id="same-id"))["results"][0]["result"] == "duplicate"
