@@ -15,6 +15,8 @@ import time
 
 from django.db import OperationalError, connection
 
+IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: the server is in no transaction
+
 logger = logging.getLogger("config.db")
 
 # SQLSTATEs of a transaction that lost to another one and may simply be run again.
@@ -60,3 +62,24 @@ def retry_on_conflict(func=None, *, attempts=ATTEMPTS):
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def begin_with(sql):
+    """``sql`` preceded by the transaction's BEGIN when it is the first statement of an
+    outermost atomic block on PostgreSQL, so that the BEGIN goes in its round trip instead of
+    one of its own (issue 13: the check-in's read phase; 0.13 ms less a check-in). Otherwise
+    ``sql`` as it is.
+
+    psycopg sends a BEGIN of its own before the first statement of a transaction unless the
+    connection is in autocommit: it is put in autocommit for the rest of the block, while the
+    server is in the transaction this BEGIN opens. Django still ends the block as always: its
+    commit (or rollback) sends COMMIT (or ROLLBACK) whenever the server is in a transaction,
+    whatever the autocommit flag, and it turns autocommit back on after. Not with an isolation
+    level set (psycopg's BEGIN would carry it), nor inside a transaction already begun."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return sql
+    raw = connection.connection
+    if raw is None or raw.info.transaction_status != IDLE or raw.isolation_level is not None:
+        return sql
+    raw.autocommit = True
+    return "BEGIN; " + sql

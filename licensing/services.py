@@ -15,7 +15,7 @@ from accounts.models import Account
 from accounts.services import ServiceError, audit_record
 from billing.models import Plan, Subscription
 from billing.selectors import entitlements_for, subscription_for
-from config.db import TransactionConflict, retry_on_conflict
+from config.db import TransactionConflict, begin_with, retry_on_conflict
 from licensing import activity, agent_cache
 from licensing.compliance import compliance_evaluate, licensing_row
 from licensing.hooks import users_tracked
@@ -472,7 +472,8 @@ def _read_batch_postgresql(account, event_ids, identities, machine_ids, now):
     with connection.cursor() as cursor:
         _prepare_read_phase(cursor)
         try:
-            cursor.execute(sql, params)
+            # The transaction's BEGIN in the same round trip, when nothing ran in it before.
+            cursor.execute(begin_with(sql), params)
         except ProgrammingError as error:
             if getattr(error.__cause__, "sqlstate", None) == "26000":  # deallocated under us
                 _prepared_on.discard(connection.connection)

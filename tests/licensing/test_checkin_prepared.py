@@ -42,3 +42,66 @@ def test_a_new_connection_prepares_them_again():
     connection.close()  # the next query opens a new session, with nothing prepared
     assert agent.checkin(event("eva", event_id="n-2"))["results"][0]["result"] == "accepted"
     assert len(prepared()) == 4
+
+
+def _queries_sent(run):
+    """The simple-protocol queries ``run`` sent to PostgreSQL, read off libpq's own trace of the
+    wire (not Django's log, which names a BEGIN psycopg may never send)."""
+    import os
+    import re
+    import tempfile
+
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.NamedTemporaryFile("w+", suffix=".trace") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+        trace.flush()
+        os.fsync(trace.fileno())
+        text = open(trace.name).read()
+    return re.findall(r'^F\t\d+\tQuery\t "(.*)"$', text, re.MULTILINE)
+
+
+def test_a_check_in_begins_its_transaction_in_the_read_phases_round_trip():
+    """Issue 13: the transaction's BEGIN goes with the read phase, not in a round trip of its
+    own; the activity upsert and the COMMIT follow in the same transaction."""
+    account, _ = make_account(plan="professional", licenses=10)
+    agent = Agent(Client(), account)
+    agent.checkin(event("eva", event_id="warm"))  # prepares, caches the key, creates Eva
+    sent = _queries_sent(lambda: agent.checkin(event("eva", event_id="e-1", activity=[{"app": "Excel", "seconds": 30}])))
+    transaction = sent[sent.index(next(q for q in sent if q.startswith("BEGIN; "))):]
+    assert transaction[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF;"), sent
+    assert "BEGIN" not in sent and transaction[-1] == "COMMIT"  # no BEGIN of its own; one COMMIT
+    assert any(q.startswith('INSERT INTO "licensing_activityday"') for q in transaction)
+    assert connection.connection.info.transaction_status == 0  # IDLE: nothing left open
+    assert CheckinEvent.objects.filter(account=account, event_id="e-1").exists()
+
+
+def test_a_check_in_whose_transaction_failed_after_its_begin_is_rolled_back_whole_and_retried(monkeypatch):
+    """The transaction the read phase opened is rolled back like any other: the retry finds the
+    event id new (not a duplicate of a half-applied first attempt) and records it once."""
+    from config.db import TransactionConflict
+    from licensing import activity
+
+    account, _ = make_account(plan="professional", licenses=10)
+    agent = Agent(Client(), account)
+    agent.checkin(event("eva", event_id="warm"))
+    real, calls = activity.activity_ingest_batch, []
+
+    def fails_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise TransactionConflict("a race lost after the read phase")
+        return real(**kwargs)
+
+    monkeypatch.setattr(activity, "activity_ingest_batch", fails_once)
+    results = agent.checkin(event("eva", event_id="e-1", activity=[{"app": "Excel", "seconds": 30}]))["results"]
+    assert [r["result"] for r in results] == ["accepted"] and len(calls) == 2
+    assert CheckinEvent.objects.filter(account=account, event_id="e-1").count() == 1
+    assert connection.get_autocommit() and connection.connection.autocommit
