@@ -105,3 +105,24 @@ def test_a_check_in_whose_transaction_failed_after_its_begin_is_rolled_back_whol
     assert [r["result"] for r in results] == ["accepted"] and len(calls) == 2
     assert CheckinEvent.objects.filter(account=account, event_id="e-1").count() == 1
     assert connection.get_autocommit() and connection.connection.autocommit
+
+
+NASTY = ['a"b', "c\\d", "{x,y}", "NULL", "e f", "é", "\U0001f600", 'g\\"h', "i,j", "k}"]
+
+
+def test_identities_and_event_ids_of_any_text_go_through_the_read_phase_exactly():
+    """The read phase sends its arrays as literals built by hand (quotes, backslashes, commas,
+    braces, NULL-looking words, non-ASCII): each user is found again as itself, never twice,
+    and each event id is a duplicate of itself only."""
+    account, _ = make_account(plan="professional", licenses=50)
+    agent = Agent(Client(), account)
+    first = [event(name, machine=f"M{name}", event_id=f"id-{name}") for name in NASTY]
+    assert [r["result"] for r in agent.checkin(*first)["results"]] == ["accepted"] * len(NASTY)
+    users = TrackedUser.objects.filter(account=account)
+    assert sorted(users.values_list("username", flat=True)) == sorted(NASTY)
+    again = [event(name, machine=f"M{name}", event_id=f"id2-{name}") for name in NASTY]
+    results = agent.checkin(*first, *again)["results"]
+    assert [r["result"] for r in results] == ["duplicate"] * len(NASTY) + ["accepted"] * len(NASTY)
+    assert users.count() == len(NASTY)  # each found again, none made twice
+    assert sorted(CheckinEvent.objects.filter(account=account).values_list("event_id", flat=True)) == sorted(
+        [f"id-{n}" for n in NASTY] + [f"id2-{n}" for n in NASTY])
