@@ -13,7 +13,9 @@ line, access or error, goes through the same redaction filter as Django's logs
 import os
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Two per CPU by default: on 2 CPUs with PostgreSQL on the same host, 3 or 4 sync workers served
+# the most check-ins and the lowest latency, 6 fewer (docs/performance.md, issue 13).
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request that takes longer than this is a bug or a stuck database: the worker is replaced.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

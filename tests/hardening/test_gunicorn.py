@@ -1,5 +1,6 @@
 """gunicorn's access log, with our config, writes no Authorization header and no link token."""
 
+import os
 import re
 import runpy
 import subprocess
@@ -52,4 +53,6 @@ def test_workers_follow_web_concurrency(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "7")
     conf = runpy.run_path(str(CONF))
     assert conf["workers"] == 7
+    monkeypatch.delenv("WEB_CONCURRENCY")
+    assert runpy.run_path(str(CONF))["workers"] == 2 * os.cpu_count()  # the measured default
     assert not re.search(r"%\(\{[^}]+\}i\)s|%\(u\)s|%\(r\)s|%\(q\)s", conf["access_log_format"])
