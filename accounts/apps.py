@@ -20,5 +20,8 @@ class AccountsConfig(AppConfig):
         # Daily: closed accounts past their 30-day cooling-off are erased (accounts/closure.py).
         jobs.register_job("erase_closed_accounts", "accounts.tasks.erase_closed_accounts", Schedule.DAILY)
 
+        # Daily: sign-ups past their link's expiry are forgotten (services.signup_requests_purge).
+        jobs.register_job("purge_signup_requests", "accounts.tasks.purge_signup_requests", Schedule.DAILY)
+
         # Schedules are (re)written after every migrate: one row per job name, never duplicated.
         post_migrate.connect(jobs.schedules_sync_on_migrate, sender=self)

@@ -180,6 +180,15 @@ def signup_find(*, token):
     ).first()
 
 
+def signup_requests_purge(*, now=None) -> int:
+    """Forgets the sign-ups past their link's expiry, confirmed or not (a daily job): an
+    unconfirmed one kept an address, a name and a password hash nobody confirmed; a confirmed one
+    has made its account and login, and is needed no more. One set-based DELETE; state-based, a
+    second run does nothing. Returns the rows deleted."""
+    deleted, _ = SignupRequest.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
 def signup_confirm(*, token):
     """Sign-up's second step, from the emailed link: the account, its first Admin (with the
     password given at sign-up) and, through the hook, the trial. Returns (account, admin)."""

@@ -158,3 +158,38 @@ def test_inviting_a_member_of_the_same_account_is_refused_with_the_reason(admin_
     assert response.status_code == 200
     assert "already a member of this account" in response.context["form"].errors["email"][0]
     assert not mail.outbox
+
+
+def test_sign_ups_past_their_links_expiry_are_forgotten_by_a_daily_job(client, time_machine):
+    """A sign-up nobody confirmed kept an address, a name and a password hash; a confirmed one
+    is needed no more once its link expired: the daily job deletes both, and nothing younger."""
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.jobs import JOBS
+    from accounts.models import SignupRequest
+    from accounts.services import SIGNUP_CONFIRM_DAYS
+
+    def sign_up(email):
+        client.post("/signup/", {"organisation": email.split("@")[0], "full_name": "Ann",
+                                 "email": email, "password": "a-long-enough-secret"})
+
+    time_machine.move_to(timezone.now(), tick=False)
+    sign_up("never@example.com")
+    sign_up("yes@example.com")
+    assert client.post(_link(mail.outbox[-1], "/signup/confirm/")).status_code == 302
+    client.post("/logout/")
+    time_machine.shift(timedelta(days=SIGNUP_CONFIRM_DAYS) - timedelta(minutes=1))
+    sign_up("young@example.com")
+    assert SignupRequest.objects.count() == 3
+
+    time_machine.shift(timedelta(minutes=2))  # the first two links have expired, not the third
+    out = io.StringIO()
+    call_command("purge_signup_requests", stdout=out)
+    assert "2 expired sign-up request(s) forgotten" in out.getvalue()
+    assert list(SignupRequest.objects.values_list("email", flat=True)) == ["young@example.com"]
+    assert User.objects.filter(email="yes@example.com").exists()  # the confirmed login stays
+    call_command("purge_signup_requests", stdout=io.StringIO())  # state-based: nothing more
+    assert SignupRequest.objects.count() == 1
+    assert JOBS["purge_signup_requests"].func == "accounts.tasks.purge_signup_requests"
