@@ -8,7 +8,10 @@ waiting on its socket (the server's last message, or the end of the stream) whil
 expecting any: only then is the ``SELECT 1`` run, and it fails and the connection is replaced
 as before. A sound, idle connection has nothing to read and costs no round trip. What neither
 check sees in time is a peer that vanished without a word (a network cut): the query then fails
-as ``SELECT 1`` itself would have, after the same TCP timeout. The settings choose this backend
+as ``SELECT 1`` itself would have, after the same TCP timeout; nor a last message libpq had
+already read into its buffer with the previous answer (a race of microseconds): that request's
+first query fails, the middleware answers 503 "retry", and Django replaces the connection at the
+request's end, as it does after any error. The settings choose this backend
 for every PostgreSQL ``DATABASE_URL`` (config/settings.py); docs/performance.md has the figures.
 """
 
