@@ -8,7 +8,7 @@ from django.test import Client
 
 from licensing.models import CheckinEvent, TrackedUser
 from tests.factories import make_account
-from tests.helpers import requires_postgres
+from tests.helpers import queries_sent, requires_postgres
 from tests.licensing.conftest import Agent, event
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -44,37 +44,13 @@ def test_a_new_connection_prepares_them_again():
     assert len(prepared()) == 4
 
 
-def _queries_sent(run):
-    """The simple-protocol queries ``run`` sent to PostgreSQL, read off libpq's own trace of the
-    wire (not Django's log, which names a BEGIN psycopg may never send)."""
-    import os
-    import re
-    import tempfile
-
-    from psycopg import pq
-
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    with tempfile.NamedTemporaryFile("w+", suffix=".trace") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            run()
-        finally:
-            pgconn.untrace()
-        trace.flush()
-        os.fsync(trace.fileno())
-        text = open(trace.name).read()
-    return re.findall(r'^F\t\d+\tQuery\t "(.*)"$', text, re.MULTILINE)
-
-
 def test_a_check_in_begins_its_transaction_in_the_read_phases_round_trip():
     """Issue 13: the transaction's BEGIN goes with the read phase, not in a round trip of its
     own; the activity upsert and the COMMIT follow in the same transaction."""
     account, _ = make_account(plan="professional", licenses=10)
     agent = Agent(Client(), account)
     agent.checkin(event("eva", event_id="warm"))  # prepares, caches the key, creates Eva
-    sent = _queries_sent(lambda: agent.checkin(event("eva", event_id="e-1", activity=[{"app": "Excel", "seconds": 30}])))
+    sent = queries_sent(lambda: agent.checkin(event("eva", event_id="e-1", activity=[{"app": "Excel", "seconds": 30}])))
     transaction = sent[sent.index(next(q for q in sent if q.startswith("BEGIN; "))):]
     assert transaction[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF;"), sent
     assert "BEGIN" not in sent and transaction[-1] == "COMMIT"  # no BEGIN of its own; one COMMIT
