@@ -246,7 +246,10 @@ def main():
         run([PY, "manage.py", "dbshell", "--", "-c", "ANALYZE"])
         requests = {
             "bare": ("/bench/bare", lambda: b"{}", {"Content-Type": "application/json"}),
-            "single": ("/api/agent/v1/checkins", lambda: events(1, args.users), headers),
+            # With --sharded, of a shard's users and machines too: the warm-up made those, and a
+            # single check-in of the default's machine names would be of a new machine each time.
+            "single": ("/api/agent/v1/checkins", lambda: events(1, args.users, *(
+                (int.from_bytes(os.urandom(2)) % args.clients, args.clients) if args.sharded else ())), headers),
         }
         print(f"{args.workers} gunicorn {args.worker_class} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
               f"load generator on the same machine; cache: {'Redis' if ENV.get('REDIS_URL') else 'per process'}, "
