@@ -25,6 +25,7 @@ from billing.models import (
     SubscriptionState,
 )
 from billing.selectors import has_past_due_invoice
+from billing.terms import FREE_PLAN_CODE
 
 
 def subscription_snapshot(subscription):
@@ -229,8 +230,6 @@ def subscription_ensure(*, account, actor, today):
     """The account's subscription, made Free first if it has none (an account made outside
     sign-up and provisioning, by staff in a shell: every account has one, Free included). Two
     requests at once make one: the second reads the first's."""
-    from billing.terms import FREE_PLAN_CODE
-
     subscription = Subscription.objects.select_related("plan").filter(account=account).first()
     if subscription is not None:
         return subscription
