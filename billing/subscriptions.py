@@ -24,7 +24,7 @@ from billing.models import (
     SubscriptionAddOn,
     SubscriptionState,
 )
-from billing.selectors import has_past_due_invoice
+from billing.selectors import has_past_due_invoice, subscription_for
 from billing.terms import FREE_PLAN_CODE
 
 
@@ -230,7 +230,7 @@ def subscription_ensure(*, account, actor, today):
     """The account's subscription, made Free first if it has none (an account made outside
     sign-up and provisioning, by staff in a shell: every account has one, Free included). Two
     requests at once make one: the second reads the first's."""
-    subscription = Subscription.objects.select_related("plan").filter(account=account).first()
+    subscription = subscription_for(account=account)
     if subscription is not None:
         return subscription
     try:
@@ -238,7 +238,7 @@ def subscription_ensure(*, account, actor, today):
             return subscription_provision(account=account, plan=Plan.objects.get(code=FREE_PLAN_CODE),
                                           licenses=None, today=today, term=None, actor=actor)
     except IntegrityError:  # made meanwhile by a concurrent request
-        return Subscription.objects.select_related("plan").get(account=account)
+        return subscription_for(account=account)
 
 
 def subscription_apply_quote(*, subscription, plan=None, licenses=None, new_term=None, addon=None,

@@ -30,11 +30,8 @@ def _licenses_asked(request):
 def _subscription_of(request):
     """The account's subscription for the cart; an account that has none (made outside sign-up
     and provisioning) gets Free first, as every account has, so that it can buy a plan."""
-    subscription = selectors.subscription_for(account=request.account)
-    if subscription is None:
-        subscription = subscription_ensure(account=request.account, actor=Actor.for_user(request.user),
-                                           today=timezone.localdate())
-    return subscription
+    return subscription_ensure(account=request.account, actor=Actor.for_user(request.user),
+                               today=timezone.localdate())
 
 
 def _cart_page(request, *, cart_form=None, checkout_form=None, status=200):

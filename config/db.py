@@ -14,8 +14,7 @@ import random
 import time
 
 from django.db import OperationalError, connection
-
-IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: the server is in no transaction
+from psycopg.pq import TransactionStatus
 
 logger = logging.getLogger("config.db")
 
@@ -79,7 +78,7 @@ def begin_with(sql):
     if connection.vendor != "postgresql" or not connection.in_atomic_block:
         return sql
     raw = connection.connection
-    if raw is None or raw.info.transaction_status != IDLE or raw.isolation_level is not None:
+    if raw is None or raw.info.transaction_status != TransactionStatus.IDLE or raw.isolation_level is not None:
         return sql
     raw.autocommit = True
     return "BEGIN; " + sql

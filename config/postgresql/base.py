@@ -18,6 +18,7 @@ for every PostgreSQL ``DATABASE_URL`` (config/settings.py); docs/performance.md 
 import select
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from psycopg.pq import TransactionStatus
 
 
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
@@ -34,7 +35,7 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         """True when the connection is open, idle and nothing waits on its socket."""
         raw = self.connection
         try:
-            if raw.closed or raw.info.transaction_status != 0:  # 0: IDLE
+            if raw.closed or raw.info.transaction_status != TransactionStatus.IDLE:
                 return False
             readable, _, _ = select.select([raw.fileno()], [], [], 0)
         except Exception:  # any doubt: the real check decides
